@@ -1,0 +1,49 @@
+# Everything a fresh machine needs, from Python 3.11+ and Node.js 20+ alone.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CDK := npx --no-install cdk
+LAMBDAS := $(wildcard lambda/*/)
+
+.PHONY: setup synth test lint deploy diff destroy bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	$(CDK) synth --quiet
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app.py stacks scripts tests
+	$(foreach dir,$(LAMBDAS),$(BIN)/mypy $(dir) &&) true
+
+test: lint
+	$(BIN)/pytest
+
+deploy: setup
+	$(CDK) deploy --all
+
+diff: setup
+	$(CDK) diff --all
+
+destroy: setup
+	$(CDK) destroy --all
+
+bench: setup
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""Benchmark behind `make bench`: synth cost of the app against an empty CDK app, measured in one run.
+
+Figures are ratios against a baseline measured in the same run on the same machine, so they compare
+across machines; the absolute seconds only describe this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EMPTY_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'Empty'); app.synth()"
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+}
+
+
+def measure_child(command: list[str]) -> None:
+    """Run `command`, then print its wall time and the peak RSS of its largest process (python or node)."""
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024}))
+
+
+def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak MiB of one run, measured from a fresh process so peaks do not carry over."""
+    with tempfile.TemporaryDirectory() as outdir:
+        result = subprocess.run(
+            [sys.executable, __file__, "--child", "--", *command],
+            cwd=ROOT,
+            env={**env, "CDK_OUTDIR": outdir},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures["wall"], figures["peak_mib"]
+
+
+def median_of(runs: int, command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    samples = [measure(command, env) for _ in range(runs)]
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def synth_table(runs: int) -> list[str]:
+    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], **CLI_CONTEXT}
+    base_env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
+    lines = [f"synth, median of {runs} runs       wall s   peak MiB   wall ratio   memory ratio"]
+    for label, validation in (("validation on", "true"), ("validation off", "false")):
+        env = {**base_env, "CDK_VALIDATION": validation}
+        empty = median_of(runs, [sys.executable, "-c", EMPTY_APP], env)
+        full = median_of(runs, [sys.executable, "app.py"], env)
+        lines.append(f"  empty app ({label:14}) {empty[0]:8.2f} {empty[1]:10.0f}")
+        lines.append(
+            f"  full app  ({label:14}) {full[0]:8.2f} {full[1]:10.0f} "
+            f"{full[0] / empty[0]:11.2f}x {full[1] / empty[1]:13.2f}x"
+        )
+    return lines
+
+
+def make_test_seconds() -> float:
+    start = time.perf_counter()
+    subprocess.run(["make", "test"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs per synth measurement (median is reported)")
+    parser.add_argument("--skip-tests", action="store_true", help="do not time `make test`")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        measure_child(args.command)
+        return
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print("\n".join(synth_table(args.runs)))
+    if not args.skip_tests:
+        print(f"make test (set up, warm caches): {make_test_seconds():.1f} s wall")
+
+
+if __name__ == "__main__":
+    main()

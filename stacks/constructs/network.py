@@ -1,0 +1,139 @@
+"""The VPC: isolated subnets, flow logs and the endpoints the Lambdas reach AWS through."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IConstruct
+
+from stacks.config import NetworkConfig
+
+_INTERFACE_SERVICES = {
+    "bedrock-runtime": ("BedrockRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME),
+    "bedrock-agent-runtime": ("BedrockAgentRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME),
+    "bedrock-agent": ("BedrockAgent", ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT),
+    "xray": ("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY),
+}
+
+
+class Network(Construct):
+    """A VPC whose workloads reach AWS services through VPC endpoints, with no internet route by default."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: NetworkConfig,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id_)
+        private_type = ec2.SubnetType.PRIVATE_WITH_EGRESS if config.has_egress else ec2.SubnetType.PRIVATE_ISOLATED
+        subnets = [ec2.SubnetConfiguration(name="Private", subnet_type=private_type)]
+        if config.has_egress:
+            subnets.insert(
+                0,
+                ec2.SubnetConfiguration(
+                    name="Public", subnet_type=ec2.SubnetType.PUBLIC, map_public_ip_on_launch=False
+                ),
+            )
+
+        self.flow_log_group = logs.LogGroup(
+            self, "FlowLogs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
+        )
+        flow_log_role = self._flow_log_role(self.flow_log_group)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(config.cidr),
+            max_azs=config.max_azs,
+            subnet_configuration=subnets,
+            nat_gateways=config.nat_gateways if config.has_egress else 0,
+            restrict_default_security_group=True,
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
+                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB),
+            },
+            flow_logs={
+                "All": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, flow_log_role),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
+        )
+        self.workload_subnets = ec2.SubnetSelection(subnet_type=private_type)
+        for subnet in self.vpc.public_subnets:
+            _acknowledge_nat_route(subnet.node.find_child("DefaultRoute"))
+
+        # Interface endpoints bill per AZ, so they sit in the first `endpoint_azs` AZs; private DNS
+        # makes them answer for the service's public name from every subnet of the VPC.
+        endpoint_subnets = self.vpc.select_subnets(subnet_type=private_type).subnets[: config.endpoint_azs]
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for name in config.interface_endpoints:
+            construct_id, service = _INTERFACE_SERVICES[name]
+            security_group = ec2.SecurityGroup(
+                self,
+                f"{construct_id}EndpointSecurityGroup",
+                vpc=self.vpc,
+                description=f"HTTPS from inside the VPC to the {name} endpoint",
+                allow_all_outbound=False,
+            )
+            security_group.add_ingress_rule(ec2.Peer.ipv4(config.cidr), ec2.Port.tcp(443), "HTTPS from inside the VPC")
+            self.endpoints[name] = self.vpc.add_interface_endpoint(
+                f"{construct_id}Endpoint",
+                service=service,
+                subnets=ec2.SubnetSelection(subnets=endpoint_subnets),
+                security_groups=[security_group],
+                open=False,
+                private_dns_enabled=True,
+            )
+
+    def _flow_log_role(self, log_group: logs.ILogGroup) -> iam.IRole:
+        """The role VPC Flow Logs assumes to write to `log_group`, and nothing else."""
+        stack = cdk.Stack.of(self)
+        role = iam.Role(
+            self,
+            "FlowLogRole",
+            description="Lets VPC Flow Logs deliver this VPC's flow logs to its log group",
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")
+                    },
+                },
+            ),
+        )
+        # A managed policy rather than the role's inline default policy (NIST 800-53 AC-6, HIPAA
+        # 164.308); the returned view drops the grants CDK's FlowLog would add inline.
+        iam.ManagedPolicy(
+            self,
+            "FlowLogPolicy",
+            description="Write flow log records to the VPC's flow log group",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                )
+            ],
+        )
+        return role.without_policy_updates()
+
+
+def _acknowledge_nat_route(route: IConstruct) -> None:
+    reason = (
+        "Only in the opt-in egress mode (network.egress=nat): this public subnet's 0.0.0.0/0 route to the "
+        "internet gateway is what lets its NAT gateway reach the internet. Nothing else runs in public "
+        "subnets: they assign no public IPs and every workload uses the private subnets."
+    )
+    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+        cdk.Validations.of(route).acknowledge(
+            cdk.Acknowledgment(id=f"{pack}::{pack}-VPCNoUnrestrictedRouteToIGW", reason=reason)
+        )

@@ -1,0 +1,64 @@
+"""The customer-managed key: rotated, retained, and usable by CloudWatch Logs only for this account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import assertions
+
+
+def _key(template: assertions.Template) -> dict[str, Any]:
+    (key,) = template.find_resources("AWS::KMS::Key").values()
+    return dict(key)
+
+
+def test_key_rotates_and_is_retained_by_default(foundation: assertions.Template) -> None:
+    key = _key(foundation)
+
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    assert key["UpdateReplacePolicy"] == "Retain"
+
+
+def test_key_is_deleted_with_the_stack_only_when_the_deployer_asks(egress_foundation: assertions.Template) -> None:
+    key = _key(egress_foundation)
+
+    assert key["DeletionPolicy"] == "Delete"
+    assert "PendingWindowInDays" not in key["Properties"]  # KMS's 30-day window to undo a mistake
+
+
+def test_cloudwatch_logs_may_use_the_key_only_for_log_groups_of_this_account_and_region(
+    foundation: assertions.Template,
+) -> None:
+    statements = _key(foundation)["Properties"]["KeyPolicy"]["Statement"]
+    (logs,) = [s for s in statements if s.get("Sid") == "AllowCloudWatchLogsForThisAccountAndRegion"]
+
+    assert logs["Principal"] == {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}
+    assert "kms:*" not in logs["Action"]
+    assert set(logs["Action"]) >= {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+    assert logs["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":logs:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":log-group:*",
+                    ],
+                ]
+            }
+        }
+    }
+
+
+def test_no_other_service_principal_is_in_the_key_policy(foundation: assertions.Template) -> None:
+    statements = _key(foundation)["Properties"]["KeyPolicy"]["Statement"]
+
+    principals = [s["Principal"] for s in statements]
+    assert len(principals) == 2  # the account (delegating to IAM) and CloudWatch Logs
+    assert "AWS" in principals[0]

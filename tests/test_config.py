@@ -1,0 +1,197 @@
+"""Every validation rule of stacks/config.py, with the exact one-line message a deployer sees."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from stacks.config import (
+    INTERFACE_ENDPOINTS,
+    LOG_RETENTION_DAYS,
+    PROFILE_DEFAULTS,
+    ConfigError,
+    load_config,
+    parse_settings,
+)
+
+
+def test_defaults_are_the_dev_profile_with_data_retained() -> None:
+    config = load_config({})
+
+    assert config.profile == "dev"
+    assert config.retain_data
+    assert config.account is None
+    assert config.region is None
+    assert config.termination_protection is False
+    assert config.log_retention_days == 30
+    assert config.network.egress == "none"
+    assert not config.network.has_egress
+    assert config.network.max_azs == 2
+    assert config.network.endpoint_azs == 1
+    assert config.network.interface_endpoints == INTERFACE_ENDPOINTS
+
+
+def test_prod_profile_hardens_the_defaults_and_still_retains_data() -> None:
+    config = parse_settings({"profile": "prod"})
+
+    assert config.termination_protection is True
+    assert config.log_retention_days == 365
+    assert config.network.max_azs == 3
+    assert config.network.endpoint_azs == 2
+    assert config.retain_data
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_DEFAULTS))
+def test_every_profile_retains_stateful_resources(profile: str) -> None:
+    assert parse_settings({"profile": profile}).removal_policy == "retain"
+
+
+def test_explicit_settings_win_over_the_profile() -> None:
+    config = parse_settings({"profile": "prod", "log_retention_days": 90, "network": {"max_azs": 2}})
+
+    assert config.log_retention_days == 90
+    assert config.network.max_azs == 2
+    assert config.network.endpoint_azs == 2  # from the profile, still within max_azs
+
+
+def test_context_object_from_cdk_json_and_dotted_overrides_from_the_command_line() -> None:
+    context = {
+        "genai": {"profile": "dev", "network": {"egress": "nat"}},
+        "genai.network.max_azs": "3",  # -c values arrive as strings
+        "genai.removal_policy": "destroy",
+        "genai.network.interface_endpoints": '["bedrock-runtime"]',
+        "unrelated": "ignored",
+    }
+
+    config = load_config(context)
+
+    assert config.network.egress == "nat"
+    assert config.network.max_azs == 3
+    assert config.removal_policy == "destroy"
+    assert config.network.interface_endpoints == ("bedrock-runtime",)
+
+
+def test_whole_object_given_as_json_text_with_dash_c() -> None:
+    config = load_config({"genai": json.dumps({"profile": "prod", "account": "123456789012"})})
+
+    assert config.profile == "prod"
+    assert config.account == "123456789012"
+
+
+def test_overrides_do_not_change_the_context_they_were_read_from() -> None:
+    context: dict[str, Any] = {"genai": {"network": {"max_azs": 1}}, "genai.network.max_azs": "2"}
+
+    load_config(context)
+
+    assert context["genai"] == {"network": {"max_azs": 1}}
+
+
+BAD_SETTINGS = [
+    ({"profile": "staging"}, 'profile="staging" is not one of: dev, prod'),
+    (
+        {"bogus": 1},
+        "bogus=1 is not a known setting; known: account, log_retention_days, network, profile, "
+        "region, removal_policy, stack_prefix, termination_protection",
+    ),
+    (
+        {"network": {"max_az": 2}},
+        "network.max_az=2 is not a known setting; known: cidr, egress, endpoint_azs, "
+        "interface_endpoints, max_azs, nat_gateways",
+    ),
+    ({"network": "big"}, 'network="big" is not an object'),
+    ({"stack_prefix": "my-stack"}, 'stack_prefix="my-stack" is not a letter then up to 31 letters or digits'),
+    ({"stack_prefix": "A" * 33}, f'stack_prefix="{"A" * 33}" is not a letter then up to 31 letters or digits'),
+    ({"account": "1234"}, 'account="1234" is not a 12-digit AWS account id or null'),
+    ({"account": 123456789012}, "account=123456789012 is not a 12-digit AWS account id or null"),
+    ({"region": "Europe"}, 'region="Europe" is not an AWS region name like eu-west-1 or null'),
+    ({"removal_policy": "snapshot"}, 'removal_policy="snapshot" is not one of: retain, destroy'),
+    (
+        {"log_retention_days": 31},
+        "log_retention_days=31 is not one of: " + ", ".join(str(d) for d in LOG_RETENTION_DAYS),
+    ),
+    (
+        {"log_retention_days": True},
+        "log_retention_days=true is not one of: " + ", ".join(str(d) for d in LOG_RETENTION_DAYS),
+    ),
+    ({"termination_protection": "yes"}, 'termination_protection="yes" is not one of: true, false'),
+    (
+        {"network": {"cidr": "10.0.0.0/8"}},
+        'network.cidr="10.0.0.0/8" is not a private IPv4 CIDR block with a prefix length from /16 to /24',
+    ),
+    (
+        {"network": {"cidr": "8.8.0.0/16"}},
+        'network.cidr="8.8.0.0/16" is not a private IPv4 CIDR block with a prefix length from /16 to /24',
+    ),
+    (
+        {"network": {"cidr": "10.0.0.1/16"}},
+        'network.cidr="10.0.0.1/16" is not a private IPv4 CIDR block with a prefix length from /16 to /24',
+    ),
+    (
+        {"network": {"cidr": 10}},
+        "network.cidr=10 is not a private IPv4 CIDR block with a prefix length from /16 to /24",
+    ),
+    ({"network": {"max_azs": 4}}, "network.max_azs=4 is not an integer from 1 to 3"),
+    ({"network": {"max_azs": 0}}, "network.max_azs=0 is not an integer from 1 to 3"),
+    ({"network": {"max_azs": "two"}}, 'network.max_azs="two" is not an integer from 1 to 3'),
+    ({"network": {"max_azs": 2.0}}, "network.max_azs=2.0 is not an integer from 1 to 3"),
+    ({"network": {"egress": "igw"}}, 'network.egress="igw" is not one of: none, nat'),
+    (
+        {"network": {"max_azs": 2, "nat_gateways": 3}},
+        "network.nat_gateways=3 is not an integer from 1 to 2 (network.max_azs)",
+    ),
+    (
+        {"network": {"max_azs": 1, "endpoint_azs": 2}},
+        "network.endpoint_azs=2 is not an integer from 1 to 1 (network.max_azs)",
+    ),
+    (
+        {"network": {"interface_endpoints": ["bedrock"]}},
+        'network.interface_endpoints=["bedrock"] is not a list '
+        "of distinct values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, xray",
+    ),
+    (
+        {"network": {"interface_endpoints": ["xray", "xray"]}},
+        'network.interface_endpoints=["xray", "xray"] is not '
+        "a list of distinct values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, xray",
+    ),
+    (
+        {"network": {"interface_endpoints": "xray"}},
+        'network.interface_endpoints="xray" is not a list of distinct '
+        "values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, xray",
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "message"), BAD_SETTINGS, ids=[message for _, message in BAD_SETTINGS])
+def test_bad_value_stops_with_one_line_naming_key_value_and_allowed(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_settings(settings)
+
+    assert str(error.value) == message
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"genai": "prod"}, 'genai="prod" is not an object'),
+        ({"genai": {"network": 3}, "genai.network.max_azs": "2"}, "network=3 is not an object"),
+        (
+            {"genai.netwrk.max_azs": "2"},
+            'netwrk={"max_azs": 2} is not a known setting; known: account, '
+            "log_retention_days, network, profile, region, removal_policy, stack_prefix, termination_protection",
+        ),
+    ],
+)
+def test_bad_context_stops_with_one_line(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
+        load_config(context)
+
+
+def test_profile_per_az_counts_shrink_with_fewer_azs() -> None:
+    config = parse_settings({"profile": "prod", "network": {"max_azs": 1, "egress": "nat"}})
+
+    assert config.network.endpoint_azs == 1
+    assert config.network.nat_gateways == 1
