@@ -1,0 +1,1 @@
+"""Knowledge-base ingestion: start Bedrock ingestion jobs for the document changes EventBridge reports."""

@@ -1,0 +1,35 @@
+"""Lambda entry point: EventBridge document changes from SQS and the CloudFormation initial-sync custom resource."""
+
+import logging
+import os
+import time
+import urllib.request
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from ingestion.batch import BatchResponse, process_batch
+from ingestion.custom_resource import handle_custom_resource
+
+logging.getLogger("ingestion").setLevel(logging.INFO)
+
+# Optional at import so the module loads in tests; the SQS path refuses to run without them.
+KNOWLEDGE_BASE_ID = os.environ.get("KNOWLEDGE_BASE_ID", "")
+DATA_SOURCE_ID = os.environ.get("DATA_SOURCE_ID", "")
+
+# A hung connection fails within seconds, not the function's 120 s; retry.py adds backoff on throttling.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
+
+bedrock_agent = boto3.client("bedrock-agent", config=CLIENT_CONFIG)
+s3 = boto3.client("s3", config=CLIENT_CONFIG)
+
+
+def handler(event: dict[str, Any], context: object) -> BatchResponse | None:
+    """Dispatch a CloudFormation request or an SQS batch."""
+    if "RequestType" in event:
+        handle_custom_resource(event, bedrock_agent, s3=s3, sleep=time.sleep, urlopen=urllib.request.urlopen)
+        return None
+    if not KNOWLEDGE_BASE_ID or not DATA_SOURCE_ID:
+        raise RuntimeError("KNOWLEDGE_BASE_ID and DATA_SOURCE_ID must be set")
+    return process_batch(event, bedrock_agent, KNOWLEDGE_BASE_ID, DATA_SOURCE_ID, sleep=time.sleep)

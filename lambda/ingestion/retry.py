@@ -1,0 +1,59 @@
+"""Retry Bedrock calls on throttling with capped exponential backoff and jitter."""
+
+import logging
+import random
+from collections.abc import Callable
+from typing import TypeVar
+
+from botocore.exceptions import ClientError
+
+from ingestion.logs import structured
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
+ATTEMPTS = 4
+BASE_DELAY = 1.0
+MAX_DELAY = 8.0
+
+Sleep = Callable[[float], None]
+
+_random = random.SystemRandom()
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a ClientError."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: ClientError) -> str:
+    """The AWS error message of a ClientError."""
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def backoff_delay(retry: int, jitter: float, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
+    """Delay before retry number `retry` (from 0): half fixed, half jitter, so delays keep growing."""
+    ceiling = min(cap, base * 2.0**retry)
+    return ceiling / 2 + ceiling / 2 * jitter
+
+
+def call_with_backoff(
+    call: Callable[[], T],
+    *,
+    sleep: Sleep,
+    attempts: int = ATTEMPTS,
+    jitter: Callable[[], float] = _random.random,
+) -> T:
+    """Run `call`, retrying throttling errors; the last attempt's error propagates."""
+    for retry in range(attempts - 1):
+        try:
+            return call()
+        except ClientError as error:
+            if error_code(error) not in THROTTLING_CODES:
+                raise
+            delay = backoff_delay(retry, jitter())
+            logger.warning(structured("Throttled, retrying", attempt=retry + 1, delay_seconds=round(delay, 3)))
+            sleep(delay)
+    return call()

@@ -1,0 +1,1 @@
+"""Tests of the Lambda functions, one package per function."""

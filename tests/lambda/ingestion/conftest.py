@@ -1,0 +1,77 @@
+"""Fixtures of the ingestion Lambda tests: stubbed bedrock-agent and s3 clients, fake sleep and urlopen."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from .ingestion_fakes import DS_ID, KB_ID, FakeUrlOpen, RecordingSleep
+
+
+@pytest.fixture
+def bedrock_client() -> Any:
+    """A real bedrock-agent client; the Stubber keeps it off the network."""
+    return boto3.client(
+        "bedrock-agent",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a dummy credential; the Stubber answers every call
+    )
+
+
+@pytest.fixture
+def stubber(bedrock_client: Any) -> Iterator[Stubber]:
+    """Stubs every call of `bedrock_client`; unexpected calls fail, unmet expectations fail after the test."""
+    with Stubber(bedrock_client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def s3_client() -> Any:
+    """A real s3 client; the Stubber keeps it off the network."""
+    return boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a dummy credential; the Stubber answers every call
+    )
+
+
+@pytest.fixture
+def s3_stubber(s3_client: Any) -> Iterator[Stubber]:
+    """Stubs every call of `s3_client`; a call without an added response raises."""
+    with Stubber(s3_client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def sleep() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+def urlopen() -> FakeUrlOpen:
+    return FakeUrlOpen()
+
+
+@pytest.fixture
+def handler_module(
+    monkeypatch: pytest.MonkeyPatch, bedrock_client: Any, stubber: Stubber, s3_client: Any, s3_stubber: Stubber
+) -> ModuleType:
+    """ingestion.handler loaded with the function's environment, its clients replaced by the stubbed ones."""
+    monkeypatch.setenv("KNOWLEDGE_BASE_ID", KB_ID)
+    monkeypatch.setenv("DATA_SOURCE_ID", DS_ID)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    module = importlib.reload(importlib.import_module("ingestion.handler"))
+    monkeypatch.setattr(module, "bedrock_agent", bedrock_client)
+    monkeypatch.setattr(module, "s3", s3_client)
+    return module
