@@ -28,6 +28,15 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 MAX_AZS = 3
+VECTOR_STORES = ("s3vectors", "opensearch")
+# Embedding models a knowledge base can use: the output dimensions each offers and its input limit.
+EMBEDDING_MODELS: dict[str, tuple[tuple[int, ...], int]] = {
+    "amazon.titan-embed-text-v2:0": ((256, 512, 1024), 8192),
+    "cohere.embed-multilingual-v3": ((1024,), 512),
+    "cohere.embed-english-v3": ((1024,), 512),
+}
+CHUNKING_STRATEGIES = ("fixed", "hierarchical", "semantic", "none")
+DATA_DELETION_POLICIES = ("delete", "retain")
 
 _DEFAULTS: dict[str, Any] = {
     "stack_prefix": "BedrockGenAi",
@@ -39,6 +48,24 @@ _DEFAULTS: dict[str, Any] = {
         "egress": "none",
         "interface_endpoints": list(INTERFACE_ENDPOINTS),
     },
+    "knowledge_base": {
+        "vector_store": "s3vectors",
+        "embedding_model": "amazon.titan-embed-text-v2:0",
+        "embedding_dimensions": 1024,
+        "data_deletion_policy": "delete",
+        "ingestion_batch_window_seconds": 60,
+        "ingestion_max_receives": 12,
+        "chunking": {
+            "strategy": "fixed",
+            "max_tokens": 300,
+            "overlap_percentage": 20,
+            "parent_max_tokens": 1500,
+            "child_max_tokens": 300,
+            "overlap_tokens": 60,
+            "breakpoint_percentile": 95,
+            "buffer_size": 0,
+        },
+    },
 }
 
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -46,11 +73,13 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "log_retention_days": 30,
         "termination_protection": False,
         "network": {"max_azs": 2, "endpoint_azs": 1, "nat_gateways": 1},
+        "knowledge_base": {"sample_documents": True, "opensearch_standby_replicas": False},
     },
     "prod": {
         "log_retention_days": 365,
         "termination_protection": True,
         "network": {"max_azs": 3, "endpoint_azs": 2, "nat_gateways": 3},
+        "knowledge_base": {"sample_documents": False, "opensearch_standby_replicas": True},
     },
 }
 
@@ -74,6 +103,31 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChunkingConfig:
+    strategy: str
+    max_tokens: int
+    overlap_percentage: int
+    parent_max_tokens: int
+    child_max_tokens: int
+    overlap_tokens: int
+    breakpoint_percentile: int
+    buffer_size: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeBaseConfig:
+    vector_store: str
+    embedding_model: str
+    embedding_dimensions: int
+    data_deletion_policy: str
+    chunking: ChunkingConfig
+    ingestion_batch_window_seconds: int
+    ingestion_max_receives: int
+    sample_documents: bool
+    opensearch_standby_replicas: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppConfig:
     profile: str
     stack_prefix: str
@@ -83,6 +137,7 @@ class AppConfig:
     log_retention_days: int
     termination_protection: bool
     network: NetworkConfig
+    knowledge_base: KnowledgeBaseConfig
 
     @property
     def retain_data(self) -> bool:
@@ -104,8 +159,8 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
     merged = _merge(_merge(_DEFAULTS, PROFILE_DEFAULTS[profile]), settings)
     merged["profile"] = profile
     _reject_unknown(merged, AppConfig, path="")
-    network_raw = _require_object("network", merged["network"])
-    _reject_unknown(network_raw, NetworkConfig, path="network.")
+    network_raw = _section(merged, "network", NetworkConfig)
+    kb_raw = _section(merged, "knowledge_base", KnowledgeBaseConfig)
     return AppConfig(
         profile=profile,
         stack_prefix=_pattern(
@@ -122,6 +177,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
         log_retention_days=_choice("log_retention_days", merged["log_retention_days"], LOG_RETENTION_DAYS),
         termination_protection=_boolean("termination_protection", merged["termination_protection"]),
         network=_network(network_raw, explicit=settings.get("network", {})),
+        knowledge_base=_knowledge_base(kb_raw),
     )
 
 
@@ -140,6 +196,60 @@ def _network(raw: Mapping[str, Any], *, explicit: Mapping[str, Any]) -> NetworkC
         interface_endpoints=_subset("network.interface_endpoints", raw["interface_endpoints"], INTERFACE_ENDPOINTS),
         endpoint_azs=_integer("network.endpoint_azs", raw["endpoint_azs"], 1, max_azs, "network.max_azs"),
     )
+
+
+def _knowledge_base(raw: Mapping[str, Any]) -> KnowledgeBaseConfig:
+    model = _choice("knowledge_base.embedding_model", raw["embedding_model"], tuple(EMBEDDING_MODELS))
+    dimensions, max_input_tokens = EMBEDDING_MODELS[model]
+    dimension = raw["embedding_dimensions"]
+    if isinstance(dimension, bool) or dimension not in dimensions:
+        allowed = ", ".join(str(d) for d in dimensions)
+        raise _fail("knowledge_base.embedding_dimensions", dimension, f"one of: {allowed} (for {model})")
+    return KnowledgeBaseConfig(
+        vector_store=_choice("knowledge_base.vector_store", raw["vector_store"], VECTOR_STORES),
+        embedding_model=model,
+        embedding_dimensions=dimension,
+        data_deletion_policy=_choice(
+            "knowledge_base.data_deletion_policy", raw["data_deletion_policy"], DATA_DELETION_POLICIES
+        ),
+        chunking=_chunking(_section(raw, "chunking", ChunkingConfig, path="knowledge_base."), max_input_tokens, model),
+        ingestion_batch_window_seconds=_integer(
+            "knowledge_base.ingestion_batch_window_seconds", raw["ingestion_batch_window_seconds"], 0, 300
+        ),
+        ingestion_max_receives=_integer("knowledge_base.ingestion_max_receives", raw["ingestion_max_receives"], 1, 100),
+        sample_documents=_boolean("knowledge_base.sample_documents", raw["sample_documents"]),
+        opensearch_standby_replicas=_boolean(
+            "knowledge_base.opensearch_standby_replicas", raw["opensearch_standby_replicas"]
+        ),
+    )
+
+
+def _chunking(raw: Mapping[str, Any], max_input_tokens: int, model: str) -> ChunkingConfig:
+    key = "knowledge_base.chunking."
+    tokens_limit = f"{model} input limit"
+    parent_max_tokens = _integer(key + "parent_max_tokens", raw["parent_max_tokens"], 1, 8192)
+    return ChunkingConfig(
+        strategy=_choice(key + "strategy", raw["strategy"], CHUNKING_STRATEGIES),
+        max_tokens=_integer(key + "max_tokens", raw["max_tokens"], 1, max_input_tokens, tokens_limit),
+        overlap_percentage=_integer(key + "overlap_percentage", raw["overlap_percentage"], 1, 99),
+        parent_max_tokens=parent_max_tokens,
+        child_max_tokens=_integer(
+            key + "child_max_tokens",
+            raw["child_max_tokens"],
+            1,
+            min(parent_max_tokens, max_input_tokens),
+            f"{key}parent_max_tokens and the {model} input limit",
+        ),
+        overlap_tokens=_integer(key + "overlap_tokens", raw["overlap_tokens"], 1, 1000),
+        breakpoint_percentile=_integer(key + "breakpoint_percentile", raw["breakpoint_percentile"], 50, 99),
+        buffer_size=_integer(key + "buffer_size", raw["buffer_size"], 0, 1),
+    )
+
+
+def _section(raw: Mapping[str, Any], name: str, cls: type, *, path: str = "") -> Mapping[str, Any]:
+    section = _require_object(path + name, raw[name])
+    _reject_unknown(section, cls, path=f"{path}{name}.")
+    return section
 
 
 def _show(value: Any) -> str:

@@ -89,12 +89,17 @@ def test_overrides_do_not_change_the_context_they_were_read_from() -> None:
     assert context["genai"] == {"network": {"max_azs": 1}}
 
 
+TOP_LEVEL_KEYS = (
+    "account, knowledge_base, log_retention_days, network, profile, region, removal_policy, stack_prefix, "
+    "termination_protection"
+)
+TITAN = "amazon.titan-embed-text-v2:0"
+
 BAD_SETTINGS = [
     ({"profile": "staging"}, 'profile="staging" is not one of: dev, prod'),
     (
         {"bogus": 1},
-        "bogus=1 is not a known setting; known: account, log_retention_days, network, profile, "
-        "region, removal_policy, stack_prefix, termination_protection",
+        "bogus=1 is not a known setting; known: " + TOP_LEVEL_KEYS,
     ),
     (
         {"network": {"max_az": 2}},
@@ -161,6 +166,91 @@ BAD_SETTINGS = [
         'network.interface_endpoints="xray" is not a list of distinct '
         "values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, xray",
     ),
+    (
+        {"knowledge_base": {"vector_store": "pinecone"}},
+        'knowledge_base.vector_store="pinecone" is not one of: s3vectors, opensearch',
+    ),
+    (
+        {"knowledge_base": {"embedding_model": "amazon.titan-embed-text-v1"}},
+        'knowledge_base.embedding_model="amazon.titan-embed-text-v1" is not one of: amazon.titan-embed-text-v2:0, '
+        "cohere.embed-multilingual-v3, cohere.embed-english-v3",
+    ),
+    (
+        {"knowledge_base": {"embedding_dimensions": 768}},
+        f"knowledge_base.embedding_dimensions=768 is not one of: 256, 512, 1024 (for {TITAN})",
+    ),
+    (
+        {"knowledge_base": {"embedding_model": "cohere.embed-multilingual-v3", "embedding_dimensions": 512}},
+        "knowledge_base.embedding_dimensions=512 is not one of: 1024 (for cohere.embed-multilingual-v3)",
+    ),
+    (
+        {"knowledge_base": {"data_deletion_policy": "archive"}},
+        'knowledge_base.data_deletion_policy="archive" is not one of: delete, retain',
+    ),
+    (
+        {"knowledge_base": {"ingestion_batch_window_seconds": 301}},
+        "knowledge_base.ingestion_batch_window_seconds=301 is not an integer from 0 to 300",
+    ),
+    (
+        {"knowledge_base": {"ingestion_max_receives": 0}},
+        "knowledge_base.ingestion_max_receives=0 is not an integer from 1 to 100",
+    ),
+    (
+        {"knowledge_base": {"sample_documents": "no"}},
+        'knowledge_base.sample_documents="no" is not one of: true, false',
+    ),
+    (
+        {"knowledge_base": {"opensearch_standby_replicas": 1}},
+        "knowledge_base.opensearch_standby_replicas=1 is not one of: true, false",
+    ),
+    (
+        {"knowledge_base": {"chunk": {}}},
+        "knowledge_base.chunk={} is not a known setting; known: chunking, data_deletion_policy, embedding_dimensions, "
+        "embedding_model, ingestion_batch_window_seconds, ingestion_max_receives, opensearch_standby_replicas, "
+        "sample_documents, vector_store",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"strategy": "sentence"}}},
+        'knowledge_base.chunking.strategy="sentence" is not one of: fixed, hierarchical, semantic, none',
+    ),
+    (
+        {"knowledge_base": {"chunking": {"size": 3}}},
+        "knowledge_base.chunking.size=3 is not a known setting; known: breakpoint_percentile, buffer_size, "
+        "child_max_tokens, max_tokens, overlap_percentage, overlap_tokens, parent_max_tokens, strategy",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"max_tokens": 9000}}},
+        f"knowledge_base.chunking.max_tokens=9000 is not an integer from 1 to 8192 ({TITAN} input limit)",
+    ),
+    (
+        {"knowledge_base": {"embedding_model": "cohere.embed-english-v3", "chunking": {"max_tokens": 600}}},
+        "knowledge_base.chunking.max_tokens=600 is not an integer from 1 to 512 (cohere.embed-english-v3 input limit)",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"overlap_percentage": 100}}},
+        "knowledge_base.chunking.overlap_percentage=100 is not an integer from 1 to 99",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"parent_max_tokens": 0}}},
+        "knowledge_base.chunking.parent_max_tokens=0 is not an integer from 1 to 8192",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"parent_max_tokens": 500, "child_max_tokens": 600}}},
+        "knowledge_base.chunking.child_max_tokens=600 is not an integer from 1 to 500 "
+        f"(knowledge_base.chunking.parent_max_tokens and the {TITAN} input limit)",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"overlap_tokens": 0}}},
+        "knowledge_base.chunking.overlap_tokens=0 is not an integer from 1 to 1000",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"breakpoint_percentile": 40}}},
+        "knowledge_base.chunking.breakpoint_percentile=40 is not an integer from 50 to 99",
+    ),
+    (
+        {"knowledge_base": {"chunking": {"buffer_size": 2}}},
+        "knowledge_base.chunking.buffer_size=2 is not an integer from 0 to 1",
+    ),
 ]
 
 
@@ -180,8 +270,7 @@ def test_bad_value_stops_with_one_line_naming_key_value_and_allowed(settings: di
         ({"genai": {"network": 3}, "genai.network.max_azs": "2"}, "network=3 is not an object"),
         (
             {"genai.netwrk.max_azs": "2"},
-            'netwrk={"max_azs": 2} is not a known setting; known: account, '
-            "log_retention_days, network, profile, region, removal_policy, stack_prefix, termination_protection",
+            'netwrk={"max_azs": 2} is not a known setting; known: ' + TOP_LEVEL_KEYS,
         ),
     ],
 )
@@ -195,3 +284,22 @@ def test_profile_per_az_counts_shrink_with_fewer_azs() -> None:
 
     assert config.network.endpoint_azs == 1
     assert config.network.nat_gateways == 1
+
+
+def test_knowledge_base_defaults_are_s3_vectors_titan_v2_and_fixed_chunks() -> None:
+    kb = load_config({}).knowledge_base
+
+    assert kb.vector_store == "s3vectors"
+    assert kb.embedding_model == TITAN
+    assert kb.embedding_dimensions == 1024
+    assert kb.chunking.strategy == "fixed"
+    assert (kb.chunking.max_tokens, kb.chunking.overlap_percentage) == (300, 20)
+    assert kb.sample_documents is True
+    assert kb.opensearch_standby_replicas is False
+
+
+def test_prod_turns_sample_documents_off_and_standby_replicas_on() -> None:
+    kb = parse_settings({"profile": "prod"}).knowledge_base
+
+    assert kb.sample_documents is False
+    assert kb.opensearch_standby_replicas is True

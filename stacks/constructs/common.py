@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
+from constructs import IConstruct
 
 from stacks.config import AppConfig
 
@@ -40,3 +43,16 @@ def log_retention(config: AppConfig) -> logs.RetentionDays:
 def data_removal_policy(config: AppConfig) -> cdk.RemovalPolicy:
     """What `cdk destroy` does to stateful resources: keep them unless the deployer said otherwise."""
     return cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
+
+
+def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
+    """Acknowledge one cdk-nag finding, e.g. `AwsSolutions-IAM5[Resource::*]`, on the resource behind `construct`."""
+    target = construct.node.default_child or construct
+    pack = finding.split("-", 1)[0]
+    cdk.Validations.of(target).acknowledge(cdk.Acknowledgment(id=f"{pack}::{finding}", reason=reason))
+
+
+def logical_id(construct: IConstruct) -> str:
+    """The logical ID of the resource behind `construct`, as cdk-nag names it in a finding."""
+    resource = cast(cdk.CfnElement, construct.node.default_child)
+    return cdk.Stack.of(construct).get_logical_id(resource)

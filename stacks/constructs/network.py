@@ -10,6 +10,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from stacks.config import NetworkConfig
+from stacks.constructs.common import acknowledge
+from stacks.constructs.roles import ManagedPolicyRole, service_principal
 
 _INTERFACE_SERVICES = {
     "bedrock-runtime": ("BedrockRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME),
@@ -46,7 +48,7 @@ class Network(Construct):
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
         )
-        flow_log_role = self._flow_log_role(self.flow_log_group)
+        flow_log_role = self._flow_log_role()
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -93,38 +95,19 @@ class Network(Construct):
                 private_dns_enabled=True,
             )
 
-    def _flow_log_role(self, log_group: logs.ILogGroup) -> iam.IRole:
-        """The role VPC Flow Logs assumes to write to `log_group`, and nothing else."""
+    def _flow_log_role(self) -> iam.IRole:
+        """The role VPC Flow Logs assumes to deliver this VPC's records."""
         stack = cdk.Stack.of(self)
-        role = iam.Role(
+        return ManagedPolicyRole(
             self,
             "FlowLogRole",
             description="Lets VPC Flow Logs deliver this VPC's flow logs to its log group",
-            assumed_by=iam.ServicePrincipal(
+            assumed_by=service_principal(
                 "vpc-flow-logs.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")
-                    },
-                },
+                source_account=stack.account,
+                source_arn=stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*"),
             ),
         )
-        # A managed policy rather than the role's inline default policy (NIST 800-53 AC-6, HIPAA
-        # 164.308); the returned view drops the grants CDK's FlowLog would add inline.
-        iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            description="Write flow log records to the VPC's flow log group",
-            roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                )
-            ],
-        )
-        return role.without_policy_updates()
 
 
 def _acknowledge_nat_route(route: IConstruct) -> None:
@@ -134,6 +117,4 @@ def _acknowledge_nat_route(route: IConstruct) -> None:
         "subnets: they assign no public IPs and every workload uses the private subnets."
     )
     for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-        cdk.Validations.of(route).acknowledge(
-            cdk.Acknowledgment(id=f"{pack}::{pack}-VPCNoUnrestrictedRouteToIGW", reason=reason)
-        )
+        acknowledge(route, f"{pack}-VPCNoUnrestrictedRouteToIGW", reason)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Assembly
-
 from stacks.config import LOG_RETENTION_DAYS
 from stacks.constructs.common import RETENTION
+from tests.synth import Assembly
 
 
 def _stack_artifact(assembly: Assembly, stack: str) -> dict[str, Any]:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+
+from tests.synth import ROOT
 
 
 @pytest.mark.parametrize("variant", ["assembly", "egress_assembly"])

@@ -56,9 +56,21 @@ def test_cloudwatch_logs_may_use_the_key_only_for_log_groups_of_this_account_and
     }
 
 
-def test_no_other_service_principal_is_in_the_key_policy(foundation: assertions.Template) -> None:
+def test_every_service_in_the_key_policy_is_limited_to_this_account(foundation: assertions.Template) -> None:
     statements = _key(foundation)["Properties"]["KeyPolicy"]["Statement"]
+    services = [s for s in statements if "Service" in s["Principal"]]
 
-    principals = [s["Principal"] for s in statements]
-    assert len(principals) == 2  # the account (delegating to IAM) and CloudWatch Logs
-    assert "AWS" in principals[0]
+    names = sorted(str(s["Principal"]["Service"]) for s in services)
+    assert names == sorted(
+        [
+            "cloudwatch.amazonaws.com",  # alarms publish to the encrypted topic
+            "events.amazonaws.com",  # EventBridge sends document changes to the encrypted queue
+            "indexing.s3vectors.amazonaws.com",  # S3 Vectors maintains the index
+            str({"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}),
+        ]
+    )
+    for statement in services:
+        conditions = statement["Condition"]
+        scoped = conditions.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"}
+        assert scoped or "kms:EncryptionContext:aws:logs:arn" in conditions.get("ArnLike", {}), statement
+        assert "kms:*" not in statement["Action"]

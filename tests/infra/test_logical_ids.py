@@ -2,22 +2,62 @@
 
 from __future__ import annotations
 
-from conftest import Assembly
+import pytest
 
-STATEFUL_TYPES = {"AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::EC2::VPC"}
+from tests.synth import Assembly
 
+STATEFUL_TYPES = {
+    "AWS::Bedrock::DataSource",
+    "AWS::Bedrock::KnowledgeBase",
+    "AWS::EC2::VPC",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::OpenSearchServerless::Collection",
+    "AWS::OpenSearchServerless::Index",
+    "AWS::S3::Bucket",
+    "AWS::S3Vectors::Index",
+    "AWS::S3Vectors::VectorBucket",
+    "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
+}
+COMMON = {
+    "EncryptionKey3A692D6E": "AWS::KMS::Key",
+    "AlertsTopicCF7C81C9": "AWS::SNS::Topic",
+    "NetworkFlowLogs2BEC3212": "AWS::Logs::LogGroup",
+    "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+    "DocumentsAccessLogsE0128BD5": "AWS::S3::Bucket",
+    "DocumentsBucket089EA665": "AWS::S3::Bucket",
+    "KnowledgeBaseB1C941BD": "AWS::Bedrock::KnowledgeBase",
+    "KnowledgeBaseDataSource867D63C8": "AWS::Bedrock::DataSource",
+    "IngestionQueue8DED9A6F": "AWS::SQS::Queue",
+    "IngestionDeadLetterQueueEB97306D": "AWS::SQS::Queue",
+    "IngestionFunctionLogs9ABD75CD": "AWS::Logs::LogGroup",
+    "IngestionFunctionDeadLetterQueue1A5A3B7A": "AWS::SQS::Queue",
+}
 PINNED = {
-    "Foundation": {
-        "EncryptionKey3A692D6E": "AWS::KMS::Key",
-        "NetworkFlowLogs2BEC3212": "AWS::Logs::LogGroup",
-        "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+    "assembly": {
+        **COMMON,
+        "VectorStoreBucket77D2369F": "AWS::S3Vectors::VectorBucket",
+        "VectorStoreIndex1B425F98": "AWS::S3Vectors::Index",
+    },
+    "egress_assembly": {
+        **COMMON,
+        "VectorStoreCollectionB78DBAF4": "AWS::OpenSearchServerless::Collection",
+        "VectorStoreVectorIndex1263884E": "AWS::OpenSearchServerless::Index",
     },
 }
 
 
-def test_stateful_logical_ids_are_pinned(assembly: Assembly) -> None:
-    for stack, pinned in PINNED.items():
-        resources = assembly.template(stack)["Resources"]
-        stateful = {logical_id: r["Type"] for logical_id, r in resources.items() if r["Type"] in STATEFUL_TYPES}
+@pytest.mark.parametrize("variant", sorted(PINNED))
+def test_stateful_logical_ids_are_pinned(variant: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(variant)
+    resources = assembly.template("Foundation")["Resources"]
 
-        assert stateful == pinned, f"{stack}: a stateful resource was added, renamed or removed; update PINNED"
+    stateful = {logical_id: r["Type"] for logical_id, r in resources.items() if r["Type"] in STATEFUL_TYPES}
+
+    assert stateful == PINNED[variant], "a stateful resource was added, renamed or removed: update PINNED knowingly"
+
+
+def test_switching_vector_stores_replaces_rather_than_retypes() -> None:
+    shared = set(PINNED["assembly"]) & set(PINNED["egress_assembly"])
+    assert all(PINNED["assembly"][i] == PINNED["egress_assembly"][i] for i in shared)

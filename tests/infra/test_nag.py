@@ -12,9 +12,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
-from conftest import Assembly
 
 from stacks import add_compliance_checks
+from tests.synth import Assembly
 
 PACKS = {"AwsSolutions", "Serverless", "NIST.800.53.R5", "HIPAA.Security"}
 MIN_REASON = 20

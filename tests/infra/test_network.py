@@ -8,10 +8,11 @@ from aws_cdk import assertions
 from aws_cdk.assertions import Match
 
 from stacks.config import INTERFACE_ENDPOINTS
+from tests.synth import resources_at
 
 
 def _resources(template: assertions.Template, type_: str) -> dict[str, Any]:
-    return dict(template.find_resources(type_))
+    return resources_at(template, type_, "Foundation/Network/")
 
 
 def _props(template: assertions.Template, type_: str) -> list[dict[str, Any]]:
@@ -32,15 +33,11 @@ def test_vpc_has_only_isolated_subnets_and_no_internet_path(foundation: assertio
 
 
 def test_flow_logs_capture_all_traffic_into_an_encrypted_retained_log_group(foundation: assertions.Template) -> None:
-    log_group_id = foundation.get_resource_id("AWS::Logs::LogGroup")
-    foundation.has_resource(
-        "AWS::Logs::LogGroup",
-        {
-            "Properties": {"RetentionInDays": 30, "KmsKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-        },
-    )
+    ((log_group_id, log_group),) = _resources(foundation, "AWS::Logs::LogGroup").items()
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    (key_id,) = foundation.find_resources("AWS::KMS::Key")
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == ("Retain", "Retain")
     foundation.has_resource_properties(
         "AWS::EC2::FlowLog",
         {
@@ -73,7 +70,7 @@ def test_flow_log_role_is_confused_deputy_safe_and_writes_only_its_log_group(
             }
         },
     )
-    foundation.resource_count_is("AWS::IAM::Policy", 0)  # no inline policies
+    assert not _resources(foundation, "AWS::IAM::Policy")  # no inline policies
     (policy,) = _props(foundation, "AWS::IAM::ManagedPolicy")
     (log_group_id,) = _resources(foundation, "AWS::Logs::LogGroup")
     assert policy["PolicyDocument"]["Statement"] == [

@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Assembly
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
+
+from tests.synth import Assembly
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 

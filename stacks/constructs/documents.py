@@ -1,0 +1,106 @@
+"""The documents bucket that the knowledge base answers from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from stacks.constructs.common import acknowledge
+
+SAMPLE_DOCS = Path(__file__).resolve().parents[2] / "sample-docs"
+
+
+class Documents(Construct):
+    """A versioned, KMS-encrypted, access-logged bucket; the knowledge base reads `documents/`."""
+
+    PREFIX = "documents/"
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
+        access_log_retention: cdk.Duration,
+        sample_documents: bool,
+    ) -> None:
+        super().__init__(scope, id_)
+        destroy = removal_policy == cdk.RemovalPolicy.DESTROY
+        # S3 delivers server access logs only to buckets encrypted with S3-managed keys.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=access_log_retention, noncurrent_version_expiration=cdk.Duration.days(1))
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="documents/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=cdk.Duration.days(90),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                )
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy,
+        )
+
+        # Object events go to EventBridge natively: CDK's event_bridge_enabled would add a custom resource.
+        cfn_bucket = cast(s3.CfnBucket, self.bucket.node.default_child)
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+        )
+        for bucket in (self.access_logs, self.bucket):
+            _acknowledge_no_replication(bucket)
+        _acknowledge_log_bucket_encryption(self.access_logs)
+
+        self.sample_documents = (
+            s3_assets.Asset(self, "SampleDocuments", path=str(SAMPLE_DOCS)) if sample_documents else None
+        )
+
+    def objects_arn(self) -> str:
+        """The ARN pattern of every object the knowledge base reads."""
+        return self.bucket.arn_for_objects(f"{self.PREFIX}*")
+
+
+def _acknowledge_no_replication(bucket: s3.IBucket) -> None:
+    reason = (
+        "Cross-region replication is a residency and cost decision this stack leaves to the deployer; "
+        "versioning, 90-day noncurrent retention and RETAIN on destroy protect the data in its region."
+    )
+    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+        acknowledge(bucket, f"{pack}-S3BucketReplicationEnabled", reason)
+
+
+def _acknowledge_log_bucket_encryption(bucket: s3.IBucket) -> None:
+    reason = (
+        "S3 server access logging delivers only to target buckets whose default encryption is SSE-S3 "
+        "(SSE-KMS targets are not supported); the logs hold request metadata, never document content."
+    )
+    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+        acknowledge(bucket, f"{pack}-S3DefaultEncryptionKMS", reason)

@@ -1,0 +1,122 @@
+"""A Python Lambda function the way this project runs them: in the VPC, traced, encrypted, least privilege."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.constructs.common import acknowledge
+from stacks.constructs.roles import ManagedPolicyRole
+
+LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+def function_code(package: str) -> lambda_.Code:
+    """The `lambda/<package>` package as a plain asset, without its siblings or bytecode caches."""
+    siblings = sorted(path.name for path in LAMBDA_ROOT.iterdir() if path.name != package)
+    return lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=[*siblings, "**/__pycache__", "**/*.pyc"])
+
+
+class VpcFunction(Construct):
+    """One Python function from `lambda/<package>/`, running in the VPC's private subnets."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        package: str,
+        description: str,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        environment: Mapping[str, str],
+        timeout: cdk.Duration,
+        memory_size: int = 256,
+        reserved_concurrency: int = 2,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            description=description,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        self.log_group = logs.LogGroup(
+            self, "Logs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
+        )
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False
+        )
+        # The private subnets route only to VPC endpoints (and, in egress mode, to NAT): HTTPS is all it needs.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        # Failed asynchronous invocations (CloudFormation custom resource events) are kept for inspection.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "This is the function's dead-letter queue for failed asynchronous invocations; its messages are "
+            "inspected by hand, not moved on to a further queue.",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            code=function_code(package),
+            handler=f"{package}.handler.handler",
+            role=self.role,
+            environment=dict(environment),
+            environment_encryption=key,
+            timeout=timeout,
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
+            vpc=vpc,
+            vpc_subnets=subnets,
+            security_groups=[self.security_group],
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ManageNetworkInterfacesInTheVpc",
+                actions=[
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )
+        self.log_group.grant_write(self.role)
+        acknowledge(
+            self.role.policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Lambda's VPC networking (ec2:CreateNetworkInterface and the other ENI actions, as in the "
+            "AWSLambdaVPCAccessExecutionRole managed policy) and X-Ray's PutTraceSegments/PutTelemetryRecords "
+            "support no resource-level permissions: they need Resource *.",
+        )

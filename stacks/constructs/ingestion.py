@@ -1,0 +1,200 @@
+"""Keeps the knowledge base in sync with its bucket: S3 events → SQS → one ingestion job at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import KnowledgeBaseConfig
+from stacks.constructs.alerts import Alerts
+from stacks.constructs.common import acknowledge, logical_id
+from stacks.constructs.documents import Documents
+from stacks.constructs.function import VpcFunction
+from stacks.constructs.knowledge_base import KnowledgeBase
+
+FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
+
+
+class IngestionPipeline(Construct):
+    """Starts an ingestion job for every batch of document changes, and once on deploy."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: KnowledgeBaseConfig,
+        documents: Documents,
+        knowledge_base: KnowledgeBase,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        alerts: Alerts,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "This is the dead-letter queue of the ingestion queue and of the EventBridge rule; its messages are "
+            "inspected and redriven by hand after the alarm below fires, not moved on to a further queue.",
+        )
+        # A change waits while a job runs: it returns after the visibility timeout, up to max_receives times.
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT.to_seconds() * 6),
+            retention_period=cdk.Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=config.ingestion_max_receives
+            ),
+        )
+
+        rule = events.Rule(
+            self,
+            "DocumentChanges",
+            description=f"Object changes under {Documents.PREFIX} in the documents bucket",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created", "Object Deleted"],
+                detail={
+                    "bucket": {"name": [documents.bucket.bucket_name]},
+                    "object": {"key": [{"prefix": Documents.PREFIX}]},
+                },
+            ),
+        )
+        rule.add_target(targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue, retry_attempts=10))
+        # The SQS target also lets EventBridge use the queue's key, for this account only.
+        self.function = VpcFunction(
+            self,
+            "Function",
+            package="ingestion",
+            description="Starts a knowledge base ingestion job for a batch of document changes",
+            vpc=vpc,
+            subnets=subnets,
+            key=key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            environment={
+                "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
+                "DATA_SOURCE_ID": knowledge_base.data_source_id,
+            },
+            timeout=FUNCTION_TIMEOUT,
+        )
+        self.function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SyncTheKnowledgeBase",
+                actions=["bedrock:ListIngestionJobs", "bedrock:StartIngestionJob"],
+                resources=[knowledge_base.knowledge_base_arn],
+            )
+        )
+        self.queue.grant_consume_messages(self.function.role)
+        event_source = self.function.function.add_event_source_mapping(
+            "DocumentChanges",
+            event_source_arn=self.queue.queue_arn,
+            batch_size=1000,
+            max_batching_window=cdk.Duration.seconds(config.ingestion_batch_window_seconds),
+            report_batch_item_failures=True,
+            max_concurrency=2,
+        )
+        acknowledge(
+            event_source,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "Lambda supports on-failure destinations for stream and Kafka event sources, not for SQS: a change that "
+            "keeps failing moves to the queue's redrive dead-letter queue, which has an alarm.",
+        )
+
+        # The first sync on deploy (after seeding the sample documents, when enabled); a change to the
+        # embedding or chunking settings syncs again, since it changes every vector.
+        properties: dict[str, Any] = {
+            "KnowledgeBaseId": knowledge_base.knowledge_base_id,
+            "DataSourceId": knowledge_base.data_source_id,
+            "Revision": _revision(config),
+        }
+        if documents.sample_documents is not None:
+            properties["SampleDocuments"] = self._seed(documents, documents.sample_documents, key)
+        cdk.CustomResource(
+            self,
+            "InitialSync",
+            service_token=self.function.function.function_arn,
+            resource_type="Custom::KnowledgeBaseSync",
+            properties=properties,
+        )
+
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description=(
+                f"Document changes failed to sync after {config.ingestion_max_receives} attempts; "
+                "see the ingestion function's logs, then redrive the dead-letter queue"
+            ),
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alerts.notify_on(self.alarm)
+
+    def _seed(self, documents: Documents, samples: s3_assets.Asset, key: kms.IKey) -> dict[str, str]:
+        """Let the function copy the sample documents' archive into the bucket; returns the resource property."""
+        prefix = f"{Documents.PREFIX}samples/"
+        role = self.function.role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadTheSampleDocumentsArchive",
+                actions=["s3:GetObject"],
+                resources=[samples.bucket.arn_for_objects(samples.s3_object_key)],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteTheSampleDocuments",
+                actions=["s3:PutObject"],
+                resources=[documents.bucket.arn_for_objects(f"{prefix}*")],
+            )
+        )
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[key.key_arn]))
+        acknowledge(
+            role.policy,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(documents.bucket)}.Arn>/{prefix}*]",
+            f"The function writes the sample documents, whose names come from the sample-docs folder, under "
+            f"{prefix} only; it may not write anywhere else in the bucket.",
+        )
+        return {
+            "SourceBucket": samples.s3_bucket_name,
+            "SourceKey": samples.s3_object_key,
+            "Bucket": documents.bucket.bucket_name,
+            "Prefix": prefix,
+        }
+
+
+def _revision(config: KnowledgeBaseConfig) -> str:
+    settings = {"chunking": asdict(config.chunking), "model": config.embedding_model}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
