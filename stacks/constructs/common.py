@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import cast
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from constructs import IConstruct
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct, IConstruct
 
 from stacks.config import AppConfig
 
@@ -56,3 +58,22 @@ def logical_id(construct: IConstruct) -> str:
     """The logical ID of the resource behind `construct`, as cdk-nag names it in a finding."""
     resource = cast(cdk.CfnElement, construct.node.default_child)
     return cdk.Stack.of(construct).get_logical_id(resource)
+
+
+def dead_letter_queue(scope: Construct, id_: str, *, key: kms.IKey, holds: str) -> sqs.Queue:
+    """A KMS-encrypted, SSL-only queue that keeps failed messages 14 days for inspection and redrive."""
+    queue = sqs.Queue(
+        scope,
+        id_,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=cdk.Duration.days(14),
+    )
+    acknowledge(
+        queue,
+        "Serverless-SQSRedrivePolicy",
+        f"This is the dead-letter queue of {holds}; its messages are inspected and redriven by hand, "
+        "not moved on to a further queue.",
+    )
+    return queue

@@ -75,9 +75,19 @@ class Documents(Construct):
         cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
         )
-        for bucket in (self.access_logs, self.bucket):
-            _acknowledge_no_replication(bucket)
-        _acknowledge_log_bucket_encryption(self.access_logs)
+        no_replication = (
+            "Cross-region replication is a residency and cost decision this stack leaves to the deployer; "
+            "versioning, 90-day noncurrent retention and RETAIN on destroy protect the data in its region."
+        )
+        for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+            for bucket in (self.access_logs, self.bucket):
+                acknowledge(bucket, f"{pack}-S3BucketReplicationEnabled", no_replication)
+            acknowledge(
+                self.access_logs,
+                f"{pack}-S3DefaultEncryptionKMS",
+                "S3 server access logging delivers only to target buckets whose default encryption is SSE-S3 "
+                "(SSE-KMS targets are not supported); the logs hold request metadata, never document content.",
+            )
 
         self.sample_documents = (
             s3_assets.Asset(self, "SampleDocuments", path=str(SAMPLE_DOCS)) if sample_documents else None
@@ -86,21 +96,3 @@ class Documents(Construct):
     def objects_arn(self) -> str:
         """The ARN pattern of every object the knowledge base reads."""
         return self.bucket.arn_for_objects(f"{self.PREFIX}*")
-
-
-def _acknowledge_no_replication(bucket: s3.IBucket) -> None:
-    reason = (
-        "Cross-region replication is a residency and cost decision this stack leaves to the deployer; "
-        "versioning, 90-day noncurrent retention and RETAIN on destroy protect the data in its region."
-    )
-    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-        acknowledge(bucket, f"{pack}-S3BucketReplicationEnabled", reason)
-
-
-def _acknowledge_log_bucket_encryption(bucket: s3.IBucket) -> None:
-    reason = (
-        "S3 server access logging delivers only to target buckets whose default encryption is SSE-S3 "
-        "(SSE-KMS targets are not supported); the logs hold request metadata, never document content."
-    )
-    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
-        acknowledge(bucket, f"{pack}-S3DefaultEncryptionKMS", reason)

@@ -11,10 +11,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.constructs.common import acknowledge
+from stacks.constructs.common import acknowledge, dead_letter_queue
 from stacks.constructs.roles import ManagedPolicyRole
 
 LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
@@ -62,20 +61,8 @@ class VpcFunction(Construct):
         )
         # The private subnets route only to VPC endpoints (and, in egress mode, to NAT): HTTPS is all it needs.
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
-        # Failed asynchronous invocations (CloudFormation custom resource events) are kept for inspection.
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless-SQSRedrivePolicy",
-            "This is the function's dead-letter queue for failed asynchronous invocations; its messages are "
-            "inspected by hand, not moved on to a further queue.",
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", key=key, holds="the function's failed asynchronous invocations"
         )
         self.function = lambda_.Function(
             self,

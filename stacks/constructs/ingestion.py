@@ -21,7 +21,7 @@ from constructs import Construct
 
 from stacks.config import KnowledgeBaseConfig
 from stacks.constructs.alerts import Alerts
-from stacks.constructs.common import acknowledge, logical_id
+from stacks.constructs.common import acknowledge, dead_letter_queue, logical_id
 from stacks.constructs.documents import Documents
 from stacks.constructs.function import VpcFunction
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -48,19 +48,8 @@ class IngestionPipeline(Construct):
         alerts: Alerts,
     ) -> None:
         super().__init__(scope, id_)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless-SQSRedrivePolicy",
-            "This is the dead-letter queue of the ingestion queue and of the EventBridge rule; its messages are "
-            "inspected and redriven by hand after the alarm below fires, not moved on to a further queue.",
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", key=key, holds="the ingestion queue and of the EventBridge rule (the alarm below)"
         )
         # A change waits while a job runs: it returns after the visibility timeout, up to max_receives times.
         self.queue = sqs.Queue(
