@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CDK := npx --no-install cdk
 LAMBDAS := $(wildcard lambda/*/)
 
-.PHONY: setup synth test lint deploy diff destroy bench clean
+.PHONY: setup synth test lint deploy diff destroy eval-guardrail bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,6 +41,10 @@ diff: setup
 
 destroy: setup
 	$(CDK) destroy --all
+
+# After a deploy: run tests/guardrail_cases.toml through the deployed guardrail (ARGS="--help" for options).
+eval-guardrail: setup
+	$(BIN)/python scripts/eval_guardrail.py $(ARGS)
 
 bench: setup
 	$(BIN)/python scripts/bench.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
 
+from stacks.application_stack import ApplicationStack
 from stacks.config import AppConfig
 from stacks.foundation_stack import FoundationStack
 
@@ -17,7 +18,7 @@ def build_app(config: AppConfig, app: cdk.App | None = None) -> cdk.App:
     env = cdk.Environment(account=config.account, region=config.region)
     # Stack tags: CloudFormation applies them to every resource that supports tags.
     tags = {"project": config.stack_prefix, "profile": config.profile}
-    FoundationStack(
+    foundation = FoundationStack(
         app,
         "Foundation",
         config=config,
@@ -26,6 +27,16 @@ def build_app(config: AppConfig, app: cdk.App | None = None) -> cdk.App:
         stack_name=f"{config.stack_prefix}-Foundation",
         description="Bedrock GenAI reference stack: network, encryption and data (stateful)",
         termination_protection=config.termination_protection,
+    )
+    ApplicationStack(
+        app,
+        "Application",
+        config=config,
+        key=foundation.encryption.key,
+        env=env,
+        tags=tags,
+        stack_name=f"{config.stack_prefix}-Application",
+        description="Bedrock GenAI reference stack: guardrail, agent and API (stateless)",
     )
 
     add_compliance_checks(app)

@@ -12,11 +12,14 @@ import copy
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 CONTEXT_KEY = "genai"
+ROOT = Path(__file__).resolve().parents[1]
 
 PROFILES = ("dev", "prod")
 EGRESS_MODES = ("none", "nat")
@@ -37,6 +40,33 @@ EMBEDDING_MODELS: dict[str, tuple[tuple[int, ...], int]] = {
 }
 CHUNKING_STRATEGIES = ("fixed", "hierarchical", "semantic", "none")
 DATA_DELETION_POLICIES = ("delete", "retain")
+GUARDRAIL_TIERS = ("classic", "standard")
+CONTENT_FILTERS = ("sexual", "violence", "hate", "insults", "misconduct")
+FILTER_STRENGTHS = ("none", "low", "medium", "high")
+PROMPT_ATTACK_STRENGTHS = ("low", "medium", "high")
+PII_ACTIONS = ("block", "anonymize", "none")
+REGEX_ACTIONS = ("block", "anonymize")
+PII_ENTITIES = (
+    "ADDRESS", "AGE", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "CA_HEALTH_NUMBER", "CA_SOCIAL_INSURANCE_NUMBER",
+    "CREDIT_DEBIT_CARD_CVV", "CREDIT_DEBIT_CARD_EXPIRY", "CREDIT_DEBIT_CARD_NUMBER", "DRIVER_ID", "EMAIL",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "IP_ADDRESS", "LICENSE_PLATE", "MAC_ADDRESS", "NAME", "PASSWORD", "PHONE",
+    "PIN", "SWIFT_CODE", "UK_NATIONAL_HEALTH_SERVICE_NUMBER", "UK_NATIONAL_INSURANCE_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", "URL", "USERNAME", "US_BANK_ACCOUNT_NUMBER", "US_BANK_ROUTING_NUMBER",
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", "US_PASSPORT_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
+    "VEHICLE_IDENTIFICATION_NUMBER",
+)  # fmt: skip
+# Bedrock's limits on denied topics: definition length by tier, examples, topics, and custom words.
+TOPIC_DEFINITION_LIMITS = {"classic": 200, "standard": 1000}
+MAX_TOPICS = 30
+MAX_TOPIC_EXAMPLES = 5
+MAX_WORDS = 10_000
+# Secrets and payment data never pass; contact details are masked, so answers stay useful.
+BLOCKED_PII = (
+    "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PASSWORD", "PIN", "CREDIT_DEBIT_CARD_NUMBER", "CREDIT_DEBIT_CARD_CVV",
+    "CREDIT_DEBIT_CARD_EXPIRY", "US_SOCIAL_SECURITY_NUMBER", "US_BANK_ACCOUNT_NUMBER",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+)  # fmt: skip
+ANONYMIZED_PII = ("EMAIL", "PHONE", "NAME")
 
 _DEFAULTS: dict[str, Any] = {
     "stack_prefix": "BedrockGenAi",
@@ -65,6 +95,22 @@ _DEFAULTS: dict[str, Any] = {
             "breakpoint_percentile": 95,
             "buffer_size": 0,
         },
+    },
+    "guardrail": {
+        "tier": "classic",
+        "guardrail_profile": None,
+        "content_filters": {name: {"input": "high", "output": "high"} for name in CONTENT_FILTERS},
+        "image_filters": True,
+        "prompt_attack": "high",
+        "profanity": True,
+        "denied_topics_file": "prompts/guardrail/denied_topics.toml",
+        "blocked_words_file": "prompts/guardrail/blocked_words.txt",
+        "pii": {**dict.fromkeys(BLOCKED_PII, "block"), **dict.fromkeys(ANONYMIZED_PII, "anonymize")},
+        "regexes": [],
+        "grounding_threshold": 0.75,
+        "relevance_threshold": 0.75,
+        "blocked_input_message": "Sorry, I can't help with that request.",
+        "blocked_output_message": "Sorry, I can't share that answer.",
     },
 }
 
@@ -128,6 +174,52 @@ class KnowledgeBaseConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FilterStrengths:
+    input: str
+    output: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeniedTopic:
+    name: str
+    definition: str
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegexFilter:
+    name: str
+    pattern: str
+    action: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardrailConfig:
+    tier: str
+    guardrail_profile: str | None
+    content_filters: Mapping[str, FilterStrengths]
+    image_filters: bool
+    prompt_attack: str
+    profanity: bool
+    denied_topics: tuple[DeniedTopic, ...]
+    blocked_words: tuple[str, ...]
+    pii: Mapping[str, str]
+    regexes: tuple[RegexFilter, ...]
+    grounding_threshold: float
+    relevance_threshold: float
+    blocked_input_message: str
+    blocked_output_message: str
+
+
+GUARDRAIL_SETTINGS = (
+    "blocked_input_message", "blocked_output_message", "blocked_words_file", "content_filters", "denied_topics_file",
+    "grounding_threshold", "guardrail_profile", "image_filters", "pii", "profanity", "prompt_attack", "regexes",
+    "relevance_threshold", "tier",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppConfig:
     profile: str
     stack_prefix: str
@@ -138,6 +230,7 @@ class AppConfig:
     termination_protection: bool
     network: NetworkConfig
     knowledge_base: KnowledgeBaseConfig
+    guardrail: GuardrailConfig
 
     @property
     def retain_data(self) -> bool:
@@ -161,6 +254,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
     _reject_unknown(merged, AppConfig, path="")
     network_raw = _section(merged, "network", NetworkConfig)
     kb_raw = _section(merged, "knowledge_base", KnowledgeBaseConfig)
+    guardrail_raw = _section(merged, "guardrail", GUARDRAIL_SETTINGS)
     return AppConfig(
         profile=profile,
         stack_prefix=_pattern(
@@ -178,6 +272,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
         termination_protection=_boolean("termination_protection", merged["termination_protection"]),
         network=_network(network_raw, explicit=settings.get("network", {})),
         knowledge_base=_knowledge_base(kb_raw),
+        guardrail=_guardrail(guardrail_raw),
     )
 
 
@@ -246,10 +341,152 @@ def _chunking(raw: Mapping[str, Any], max_input_tokens: int, model: str) -> Chun
     )
 
 
-def _section(raw: Mapping[str, Any], name: str, cls: type, *, path: str = "") -> Mapping[str, Any]:
+def _section(raw: Mapping[str, Any], name: str, known: type | Iterable[str], *, path: str = "") -> Mapping[str, Any]:
     section = _require_object(path + name, raw[name])
-    _reject_unknown(section, cls, path=f"{path}{name}.")
+    _reject_unknown(section, known, path=f"{path}{name}.")
     return section
+
+
+def _guardrail(raw: Mapping[str, Any]) -> GuardrailConfig:
+    key = "guardrail."
+    tier = _choice(key + "tier", raw["tier"], GUARDRAIL_TIERS)
+    profile = _optional_pattern(
+        key + "guardrail_profile",
+        raw["guardrail_profile"],
+        r"[a-z0-9-]+\.guardrail\.v[0-9:]+",
+        "like us.guardrail.v1:0",
+    )
+    if tier == "standard" and profile is None:
+        raise _fail(key + "guardrail_profile", profile, "set: the standard tier needs a cross-region guardrail profile")
+    filters = _section(raw, "content_filters", CONTENT_FILTERS, path=key)
+    return GuardrailConfig(
+        tier=tier,
+        guardrail_profile=profile,
+        content_filters={name: _strengths(f"{key}content_filters.{name}", filters[name]) for name in CONTENT_FILTERS},
+        image_filters=_boolean(key + "image_filters", raw["image_filters"]),
+        prompt_attack=_choice(key + "prompt_attack", raw["prompt_attack"], PROMPT_ATTACK_STRENGTHS),
+        profanity=_boolean(key + "profanity", raw["profanity"]),
+        denied_topics=_denied_topics(key + "denied_topics_file", raw["denied_topics_file"], tier),
+        blocked_words=_blocked_words(key + "blocked_words_file", raw["blocked_words_file"]),
+        pii=_pii(key + "pii", raw["pii"]),
+        regexes=_regexes(key + "regexes", raw["regexes"]),
+        grounding_threshold=_threshold(key + "grounding_threshold", raw["grounding_threshold"]),
+        relevance_threshold=_threshold(key + "relevance_threshold", raw["relevance_threshold"]),
+        blocked_input_message=_text(key + "blocked_input_message", raw["blocked_input_message"], 500),
+        blocked_output_message=_text(key + "blocked_output_message", raw["blocked_output_message"], 500),
+    )
+
+
+def _strengths(key: str, raw: Any) -> FilterStrengths:
+    section = _require_object(key, raw)
+    _reject_unknown(section, ("input", "output"), path=key + ".")
+    return FilterStrengths(
+        input=_choice(key + ".input", section.get("input"), FILTER_STRENGTHS),
+        output=_choice(key + ".output", section.get("output"), FILTER_STRENGTHS),
+    )
+
+
+def _pii(key: str, raw: Any) -> dict[str, str]:
+    entities = _require_object(key, raw)
+    _reject_unknown(entities, PII_ENTITIES, path=key + ".")
+    return {name: _choice(f"{key}.{name}", action, PII_ACTIONS) for name, action in sorted(entities.items())}
+
+
+def _regexes(key: str, raw: Any) -> tuple[RegexFilter, ...]:
+    if not isinstance(raw, list) or len(raw) > 30:
+        raise _fail(key, raw, "a list of at most 30 objects with name, pattern, action and description")
+    regexes = []
+    for index, item in enumerate(raw):
+        path = f"{key}[{index}]"
+        section = _require_object(path, item)
+        _reject_unknown(section, ("action", "description", "name", "pattern"), path=path + ".")
+        pattern = _text(path + ".pattern", section.get("pattern"), 500)
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise _fail(path + ".pattern", pattern, f"a valid regular expression ({error})") from None
+        regexes.append(
+            RegexFilter(
+                name=_text(path + ".name", section.get("name"), 100),
+                pattern=pattern,
+                action=_choice(path + ".action", section.get("action"), REGEX_ACTIONS),
+                description=_text(path + ".description", section.get("description", "Custom pattern"), 1000),
+            )
+        )
+    return tuple(regexes)
+
+
+def _threshold(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 0.99:
+        raise _fail(key, value, "a number from 0 to 0.99")
+    return float(value)
+
+
+def _text(key: str, value: Any, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise _fail(key, value, f"a non-empty string of at most {max_length} characters")
+    return value
+
+
+def _read(key: str, value: Any) -> tuple[Path, str]:
+    relative = _text(key, value, 300)
+    path = ROOT / relative
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except OSError:
+        raise _fail(key, value, "a readable file, relative to the project root") from None
+
+
+def _denied_topics(key: str, value: Any, tier: str) -> tuple[DeniedTopic, ...]:
+    path, text = _read(key, value)
+    try:
+        topics = tomllib.loads(text).get("topic", [])
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{value}: not valid TOML ({error})") from None
+    if not isinstance(topics, list) or not 1 <= len(topics) <= MAX_TOPICS:
+        raise ConfigError(f"{value}: has {len(topics)} [[topic]] entries; allowed: 1 to {MAX_TOPICS}")
+    limit = TOPIC_DEFINITION_LIMITS[tier]
+    parsed: list[DeniedTopic] = []
+    for index, topic in enumerate(topics, start=1):
+        where = f"{path.name} topic {index}"
+        _reject_unknown(topic, ("definition", "examples", "name"), path=f"{where}: ")
+        name = _pattern(
+            f"{where}: name",
+            topic.get("name"),
+            r"[0-9a-zA-Z-_ !?.]{1,100}",
+            "1 to 100 letters, digits, spaces or - _ ! ? .",
+        )
+        examples = topic.get("examples", [])
+        if (
+            not isinstance(examples, list)
+            or len(examples) > MAX_TOPIC_EXAMPLES
+            or not all(isinstance(e, str) and 0 < len(e) <= 100 for e in examples)
+        ):
+            raise _fail(
+                f"{where}: examples", examples, f"a list of at most {MAX_TOPIC_EXAMPLES} strings of 1 to 100 characters"
+            )
+        parsed.append(
+            DeniedTopic(
+                name=name,
+                definition=_text(f"{where}: definition", topic.get("definition"), limit),
+                examples=tuple(examples),
+            )
+        )
+    names = [topic.name for topic in parsed]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{value}: topic names must be unique, got {names}")
+    return tuple(parsed)
+
+
+def _blocked_words(key: str, value: Any) -> tuple[str, ...]:
+    path, text = _read(key, value)
+    words = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for number, word in enumerate(words, start=1):
+        if len(word) > 100:
+            raise _fail(f"{path.name} word {number}", word, "at most 100 characters")
+    if len(words) > MAX_WORDS or len({w.lower() for w in words}) != len(words):
+        raise ConfigError(f"{value}: needs at most {MAX_WORDS} distinct words, got {len(words)}")
+    return tuple(words)
 
 
 def _show(value: Any) -> str:
@@ -317,8 +554,8 @@ def _require_object(key: str, value: Any) -> Mapping[str, Any]:
     return value
 
 
-def _reject_unknown(raw: Mapping[str, Any], cls: type, *, path: str) -> None:
-    known = sorted(f.name for f in fields(cls))
+def _reject_unknown(raw: Mapping[str, Any], known_keys: type | Iterable[str], *, path: str) -> None:
+    known = sorted(f.name for f in fields(known_keys)) if isinstance(known_keys, type) else sorted(known_keys)
     for key, value in raw.items():
         if key not in known:
             raise _fail(f"{path}{key}", value, "a known setting; known: " + ", ".join(known))

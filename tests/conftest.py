@@ -44,3 +44,8 @@ def foundation(assembly: Assembly) -> assertions.Template:
 @pytest.fixture(scope="session")
 def egress_foundation(egress_assembly: Assembly) -> assertions.Template:
     return egress_assembly.assertions("Foundation")
+
+
+@pytest.fixture(scope="session")
+def application(assembly: Assembly) -> assertions.Template:
+    return assembly.assertions("Application")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from stacks.config import (
     INTERFACE_ENDPOINTS,
     LOG_RETENTION_DAYS,
+    PII_ENTITIES,
     PROFILE_DEFAULTS,
     ConfigError,
     load_config,
@@ -90,7 +92,7 @@ def test_overrides_do_not_change_the_context_they_were_read_from() -> None:
 
 
 TOP_LEVEL_KEYS = (
-    "account, knowledge_base, log_retention_days, network, profile, region, removal_policy, stack_prefix, "
+    "account, guardrail, knowledge_base, log_retention_days, network, profile, region, removal_policy, stack_prefix, "
     "termination_protection"
 )
 TITAN = "amazon.titan-embed-text-v2:0"
@@ -251,6 +253,75 @@ BAD_SETTINGS = [
         {"knowledge_base": {"chunking": {"buffer_size": 2}}},
         "knowledge_base.chunking.buffer_size=2 is not an integer from 0 to 1",
     ),
+    ({"guardrail": {"tier": "premium"}}, 'guardrail.tier="premium" is not one of: classic, standard'),
+    (
+        {"guardrail": {"tier": "standard"}},
+        "guardrail.guardrail_profile=null is not set: the standard tier needs a cross-region guardrail profile",
+    ),
+    (
+        {"guardrail": {"guardrail_profile": "us-guardrail"}},
+        'guardrail.guardrail_profile="us-guardrail" is not like us.guardrail.v1:0 or null',
+    ),
+    (
+        {"guardrail": {"content_filters": {"hate": {"input": "extreme", "output": "high"}}}},
+        'guardrail.content_filters.hate.input="extreme" is not one of: none, low, medium, high',
+    ),
+    (
+        {"guardrail": {"content_filters": {"hate": {"output": "max"}}}},
+        'guardrail.content_filters.hate.output="max" is not one of: none, low, medium, high',
+    ),
+    (
+        {"guardrail": {"content_filters": {"spam": {"input": "high", "output": "high"}}}},
+        'guardrail.content_filters.spam={"input": "high", "output": "high"} is not a known setting; known: hate, '
+        "insults, misconduct, sexual, violence",
+    ),
+    ({"guardrail": {"prompt_attack": "none"}}, 'guardrail.prompt_attack="none" is not one of: low, medium, high'),
+    ({"guardrail": {"profanity": "yes"}}, 'guardrail.profanity="yes" is not one of: true, false'),
+    ({"guardrail": {"image_filters": 0}}, "guardrail.image_filters=0 is not one of: true, false"),
+    ({"guardrail": {"grounding_threshold": 1}}, "guardrail.grounding_threshold=1 is not a number from 0 to 0.99"),
+    ({"guardrail": {"relevance_threshold": -0.1}}, "guardrail.relevance_threshold=-0.1 is not a number from 0 to 0.99"),
+    (
+        {"guardrail": {"relevance_threshold": "high"}},
+        'guardrail.relevance_threshold="high" is not a number from 0 to 0.99',
+    ),
+    (
+        {"guardrail": {"pii": {"SSN": "block"}}},
+        'guardrail.pii.SSN="block" is not a known setting; known: ' + ", ".join(sorted(PII_ENTITIES)),
+    ),
+    (
+        {"guardrail": {"pii": {"EMAIL": "mask"}}},
+        'guardrail.pii.EMAIL="mask" is not one of: block, anonymize, none',
+    ),
+    (
+        {"guardrail": {"regexes": [{"name": "ticket", "pattern": "TCK-(\\d", "action": "block"}]}},
+        'guardrail.regexes[0].pattern="TCK-(\\\\d" is not a valid regular expression (missing ), unterminated '
+        "subpattern at position 4)",
+    ),
+    (
+        {"guardrail": {"regexes": [{"name": "ticket", "pattern": "TCK", "action": "hide"}]}},
+        'guardrail.regexes[0].action="hide" is not one of: block, anonymize',
+    ),
+    (
+        {"guardrail": {"regexes": [{"name": "", "pattern": "TCK", "action": "block"}]}},
+        'guardrail.regexes[0].name="" is not a non-empty string of at most 100 characters',
+    ),
+    (
+        {"guardrail": {"regexes": {"name": "x"}}},
+        'guardrail.regexes={"name": "x"} is not a list of at most 30 objects with name, pattern, action and '
+        "description",
+    ),
+    (
+        {"guardrail": {"blocked_input_message": "x" * 501}},
+        f'guardrail.blocked_input_message="{"x" * 501}" is not a non-empty string of at most 500 characters',
+    ),
+    (
+        {"guardrail": {"blocked_output_message": " "}},
+        'guardrail.blocked_output_message=" " is not a non-empty string of at most 500 characters',
+    ),
+    (
+        {"guardrail": {"denied_topics_file": "prompts/missing.toml"}},
+        'guardrail.denied_topics_file="prompts/missing.toml" is not a readable file, relative to the project root',
+    ),
 ]
 
 
@@ -303,3 +374,87 @@ def test_prod_turns_sample_documents_off_and_standby_replicas_on() -> None:
 
     assert kb.sample_documents is False
     assert kb.opensearch_standby_replicas is True
+
+
+def _topics_file(tmp_path: Path, body: str) -> dict[str, Any]:
+    path = tmp_path / "topics.toml"
+    path.write_text(body)
+    return {"guardrail": {"denied_topics_file": str(path)}}
+
+
+TOPIC = 'name = "Loans"\ndefinition = "Advice on taking out a loan."\n'
+
+
+LONG_DEFINITION = "x" * 201
+BAD_TOPIC_FILES = [
+    (
+        "[[topic]]\n" + TOPIC.replace("Loans", "Loans/Debt"),
+        'topics.toml topic 1: name="Loans/Debt" is not 1 to 100 letters, digits, spaces or - _ ! ? .',
+    ),
+    (
+        "[[topic]]\n" + TOPIC.replace("Advice on taking out a loan.", LONG_DEFINITION),
+        f'topics.toml topic 1: definition="{LONG_DEFINITION}" is not a non-empty string of at most 200 characters',
+    ),
+    (
+        "[[topic]]\n" + TOPIC + 'examples = ["a", "b", "c", "d", "e", "f"]\n',
+        'topics.toml topic 1: examples=["a", "b", "c", "d", "e", "f"] is not a list of at most 5 strings of 1 to '
+        "100 characters",
+    ),
+    (
+        "[[topic]]\n" + TOPIC + 'colour = "red"\n',
+        'topics.toml topic 1: colour="red" is not a known setting; known: definition, examples, name',
+    ),
+    ("[[topic]]\n" + TOPIC + "[[topic]]\n" + TOPIC, "{path}: topic names must be unique, got ['Loans', 'Loans']"),
+    ("", "{path}: has 0 [[topic]] entries; allowed: 1 to 30"),
+    (
+        "[[topic]\n",
+        "{path}: not valid TOML (Expected ']]' at the end of an array declaration (at line 1, column 8))",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_TOPIC_FILES)
+def test_bad_denied_topics_file_stops_with_one_line(tmp_path: Path, body: str, message: str) -> None:
+    settings = _topics_file(tmp_path, body)
+
+    with pytest.raises(ConfigError) as error:
+        parse_settings(settings)
+
+    assert str(error.value) == message.format(path=tmp_path / "topics.toml")
+
+
+def test_standard_tier_allows_longer_topic_definitions(tmp_path: Path) -> None:
+    settings = _topics_file(tmp_path, "[[topic]]\n" + TOPIC.replace("Advice on taking out a loan.", "x" * 900))
+    settings["guardrail"] |= {"tier": "standard", "guardrail_profile": "us.guardrail.v1:0"}
+
+    assert parse_settings(settings).guardrail.denied_topics[0].definition == "x" * 900
+
+
+def test_blocked_words_file_skips_comments_and_rejects_duplicates(tmp_path: Path) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("# comment\nalpha\n\n  beta  \n")
+    assert parse_settings({"guardrail": {"blocked_words_file": str(words)}}).guardrail.blocked_words == (
+        "alpha",
+        "beta",
+    )
+
+    words.write_text("alpha\nALPHA\n")
+    with pytest.raises(ConfigError, match=r"words.txt: needs at most 10000 distinct words, got 2$"):
+        parse_settings({"guardrail": {"blocked_words_file": str(words)}})
+
+    words.write_text("w" * 101 + "\n")
+    with pytest.raises(ConfigError, match=r'^words.txt word 1="w{101}" is not at most 100 characters$'):
+        parse_settings({"guardrail": {"blocked_words_file": str(words)}})
+
+
+def test_guardrail_defaults_enable_every_policy_family() -> None:
+    guardrail = load_config({}).guardrail
+
+    assert set(guardrail.content_filters) == {"sexual", "violence", "hate", "insults", "misconduct"}
+    assert guardrail.prompt_attack == "high"
+    assert guardrail.profanity
+    assert guardrail.denied_topics
+    assert guardrail.blocked_words
+    assert guardrail.pii["CREDIT_DEBIT_CARD_NUMBER"] == "block"
+    assert guardrail.pii["EMAIL"] == "anonymize"
+    assert (guardrail.grounding_threshold, guardrail.relevance_threshold) == (0.75, 0.75)

@@ -14,8 +14,9 @@ def _stack_artifact(assembly: Assembly, stack: str) -> dict[str, Any]:
 
 
 def test_default_app_is_env_agnostic(assembly: Assembly) -> None:
-    assert assembly.stacks == ["Foundation"]
-    assert _stack_artifact(assembly, "Foundation")["environment"] == "aws://unknown-account/unknown-region"
+    assert assembly.stacks == ["Application", "Foundation"]
+    for stack in assembly.stacks:
+        assert _stack_artifact(assembly, stack)["environment"] == "aws://unknown-account/unknown-region"
 
 
 def test_synth_needs_no_lookups(assembly: Assembly, egress_assembly: Assembly) -> None:

@@ -29,6 +29,6 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", ["Foundation"])
+@pytest.mark.parametrize("stack", ["Foundation", "Application"])
 def test_stack_matches_snapshot(stack: str, assembly: Assembly, snapshot_json: SnapshotAssertion) -> None:
     assert normalise(assembly.template(stack)) == snapshot_json
