@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CDK := npx --no-install cdk
 LAMBDAS := $(wildcard lambda/*/)
 
-.PHONY: setup synth test lint deploy diff destroy eval-guardrail bench clean
+.PHONY: setup synth test lint deploy diff destroy eval-guardrail ask-agent bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,6 +45,10 @@ destroy: setup
 # After a deploy: run tests/guardrail_cases.toml through the deployed guardrail (ARGS="--help" for options).
 eval-guardrail: setup
 	$(BIN)/python scripts/eval_guardrail.py $(ARGS)
+
+# After a deploy: ask the agent a question, e.g. make ask-agent ARGS='"How do I add documents?"'.
+ask-agent: setup
+	$(BIN)/python scripts/ask_agent.py $(ARGS)
 
 bench: setup
 	$(BIN)/python scripts/bench.py

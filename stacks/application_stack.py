@@ -1,4 +1,4 @@
-"""The stateless stack: what the app does with the data, redeployable at will."""
+"""The stateless stack: what the app does with the foundation's data, redeployable at will."""
 
 from __future__ import annotations
 
@@ -9,16 +9,47 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import AppConfig
+from stacks.constructs.agent import Agent
+from stacks.constructs.common import data_removal_policy, log_retention
 from stacks.constructs.guardrail import Guardrail
+from stacks.constructs.knowledge_base import KnowledgeBase
+from stacks.constructs.network import Network
+from stacks.constructs.tickets import Tickets
 
 
 class ApplicationStack(cdk.Stack):
-    """The guardrail (and, as they arrive, the agent and the API) over the foundation's data."""
+    """The guardrail, the agent and (as it arrives) the API, over the foundation's data."""
 
-    def __init__(self, scope: Construct, id_: str, *, config: AppConfig, key: kms.IKey, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: AppConfig,
+        key: kms.IKey,
+        network: Network,
+        knowledge_base: KnowledgeBase,
+        tickets: Tickets,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, id_, **kwargs)
         self.guardrail = Guardrail(self, "Guardrail", config=config.guardrail, key=key)
+        self.agent = Agent(
+            self,
+            "Agent",
+            config=config.agent,
+            knowledge_base=knowledge_base,
+            guardrail=self.guardrail,
+            tickets=tickets,
+            key=key,
+            vpc=network.vpc,
+            subnets=network.workload_subnets,
+            log_retention=log_retention(config),
+            removal_policy=data_removal_policy(config),
+        )
 
         cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id)
         cdk.CfnOutput(self, "GuardrailVersion", value=self.guardrail.guardrail_version)
         cdk.CfnOutput(self, "GuardrailArn", value=self.guardrail.guardrail_arn)
+        cdk.CfnOutput(self, "AgentId", value=self.agent.agent_id)
+        cdk.CfnOutput(self, "AgentAliasId", value=self.agent.agent_alias_id)

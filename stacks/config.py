@@ -60,6 +60,8 @@ TOPIC_DEFINITION_LIMITS = {"classic": 200, "standard": 1000}
 MAX_TOPICS = 30
 MAX_TOPIC_EXAMPLES = 5
 MAX_WORDS = 10_000
+# Where an inference profile routes on-demand requests: the deploy region's geography, or global.
+INFERENCE_PROFILES = ("us", "eu", "apac", "global", "none")
 # Secrets and payment data never pass; contact details are masked, so answers stay useful.
 BLOCKED_PII = (
     "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PASSWORD", "PIN", "CREDIT_DEBIT_CARD_NUMBER", "CREDIT_DEBIT_CARD_CVV",
@@ -111,6 +113,16 @@ _DEFAULTS: dict[str, Any] = {
         "relevance_threshold": 0.75,
         "blocked_input_message": "Sorry, I can't help with that request.",
         "blocked_output_message": "Sorry, I can't share that answer.",
+    },
+    "agent": {
+        "model": "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "inference_profile": "us",
+        "instruction_file": "prompts/agent_instruction.md",
+        "idle_session_ttl_seconds": 600,
+        "memory": True,
+        "memory_days": 30,
+        "memory_max_recent_sessions": 20,
+        "pre_processing": True,
     },
 }
 
@@ -220,6 +232,29 @@ GUARDRAIL_SETTINGS = (
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentConfig:
+    model: str
+    inference_profile: str
+    instruction: str
+    idle_session_ttl_seconds: int
+    memory: bool
+    memory_days: int
+    memory_max_recent_sessions: int
+    pre_processing: bool
+
+    @property
+    def model_identifier(self) -> str:
+        """What the agent calls: the inference profile id, or the model id itself."""
+        return self.model if self.inference_profile == "none" else f"{self.inference_profile}.{self.model}"
+
+
+AGENT_SETTINGS = (
+    "idle_session_ttl_seconds", "inference_profile", "instruction_file", "memory", "memory_days",
+    "memory_max_recent_sessions", "model", "pre_processing",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppConfig:
     profile: str
     stack_prefix: str
@@ -231,6 +266,7 @@ class AppConfig:
     network: NetworkConfig
     knowledge_base: KnowledgeBaseConfig
     guardrail: GuardrailConfig
+    agent: AgentConfig
 
     @property
     def retain_data(self) -> bool:
@@ -255,6 +291,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
     network_raw = _section(merged, "network", NetworkConfig)
     kb_raw = _section(merged, "knowledge_base", KnowledgeBaseConfig)
     guardrail_raw = _section(merged, "guardrail", GUARDRAIL_SETTINGS)
+    agent_raw = _section(merged, "agent", AGENT_SETTINGS)
     return AppConfig(
         profile=profile,
         stack_prefix=_pattern(
@@ -273,6 +310,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
         network=_network(network_raw, explicit=settings.get("network", {})),
         knowledge_base=_knowledge_base(kb_raw),
         guardrail=_guardrail(guardrail_raw),
+        agent=_agent(agent_raw),
     )
 
 
@@ -374,6 +412,32 @@ def _guardrail(raw: Mapping[str, Any]) -> GuardrailConfig:
         relevance_threshold=_threshold(key + "relevance_threshold", raw["relevance_threshold"]),
         blocked_input_message=_text(key + "blocked_input_message", raw["blocked_input_message"], 500),
         blocked_output_message=_text(key + "blocked_output_message", raw["blocked_output_message"], 500),
+    )
+
+
+def _agent(raw: Mapping[str, Any]) -> AgentConfig:
+    key = "agent."
+    instruction_key = key + "instruction_file"
+    _, instruction = _read(instruction_key, raw["instruction_file"])
+    # Bedrock accepts instructions of 40 to 20,000 characters.
+    if not 40 <= len(instruction.strip()) <= 20_000:
+        raise _fail(instruction_key, raw["instruction_file"], "a file of 40 to 20,000 characters")
+    return AgentConfig(
+        model=_pattern(
+            key + "model",
+            raw["model"],
+            r"[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?",
+            "a Bedrock model id like amazon.nova-pro-v1:0",
+        ),
+        inference_profile=_choice(key + "inference_profile", raw["inference_profile"], INFERENCE_PROFILES),
+        instruction=instruction.strip(),
+        idle_session_ttl_seconds=_integer(key + "idle_session_ttl_seconds", raw["idle_session_ttl_seconds"], 60, 3600),
+        memory=_boolean(key + "memory", raw["memory"]),
+        memory_days=_integer(key + "memory_days", raw["memory_days"], 1, 365),
+        memory_max_recent_sessions=_integer(
+            key + "memory_max_recent_sessions", raw["memory_max_recent_sessions"], 1, 50
+        ),
+        pre_processing=_boolean(key + "pre_processing", raw["pre_processing"]),
     )
 
 

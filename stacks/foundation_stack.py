@@ -15,6 +15,7 @@ from stacks.constructs.encryption import Encryption
 from stacks.constructs.ingestion import IngestionPipeline
 from stacks.constructs.knowledge_base import KnowledgeBase
 from stacks.constructs.network import Network
+from stacks.constructs.tickets import Tickets
 from stacks.constructs.vector_store import vector_store
 
 
@@ -57,6 +58,7 @@ class FoundationStack(cdk.Stack):
             vector_store=self.vector_store,
             key=key,
         )
+        self.tickets = Tickets(self, "Tickets", key=key, removal_policy=removal_policy)
         self.ingestion = IngestionPipeline(
             self,
             "Ingestion",

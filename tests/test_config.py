@@ -92,7 +92,8 @@ def test_overrides_do_not_change_the_context_they_were_read_from() -> None:
 
 
 TOP_LEVEL_KEYS = (
-    "account, guardrail, knowledge_base, log_retention_days, network, profile, region, removal_policy, stack_prefix, "
+    "account, agent, guardrail, knowledge_base, log_retention_days, network, profile, region, removal_policy, "
+    "stack_prefix, "
     "termination_protection"
 )
 TITAN = "amazon.titan-embed-text-v2:0"
@@ -319,6 +320,30 @@ BAD_SETTINGS = [
         'guardrail.blocked_output_message=" " is not a non-empty string of at most 500 characters',
     ),
     (
+        {"agent": {"model": "Claude 4"}},
+        'agent.model="Claude 4" is not a Bedrock model id like amazon.nova-pro-v1:0',
+    ),
+    (
+        {"agent": {"inference_profile": "emea"}},
+        'agent.inference_profile="emea" is not one of: us, eu, apac, global, none',
+    ),
+    (
+        {"agent": {"idle_session_ttl_seconds": 30}},
+        "agent.idle_session_ttl_seconds=30 is not an integer from 60 to 3600",
+    ),
+    ({"agent": {"memory": "on"}}, 'agent.memory="on" is not one of: true, false'),
+    ({"agent": {"memory_days": 366}}, "agent.memory_days=366 is not an integer from 1 to 365"),
+    (
+        {"agent": {"memory_max_recent_sessions": 0}},
+        "agent.memory_max_recent_sessions=0 is not an integer from 1 to 50",
+    ),
+    ({"agent": {"pre_processing": None}}, "agent.pre_processing=null is not one of: true, false"),
+    (
+        {"agent": {"instruction": "Be nice."}},
+        'agent.instruction="Be nice." is not a known setting; known: idle_session_ttl_seconds, inference_profile, '
+        "instruction_file, memory, memory_days, memory_max_recent_sessions, model, pre_processing",
+    ),
+    (
         {"guardrail": {"denied_topics_file": "prompts/missing.toml"}},
         'guardrail.denied_topics_file="prompts/missing.toml" is not a readable file, relative to the project root',
     ),
@@ -458,3 +483,20 @@ def test_guardrail_defaults_enable_every_policy_family() -> None:
     assert guardrail.pii["CREDIT_DEBIT_CARD_NUMBER"] == "block"
     assert guardrail.pii["EMAIL"] == "anonymize"
     assert (guardrail.grounding_threshold, guardrail.relevance_threshold) == (0.75, 0.75)
+
+
+def test_agent_instruction_file_must_hold_a_usable_instruction(tmp_path: Path) -> None:
+    instruction = tmp_path / "instruction.md"
+    instruction.write_text("Too short.")
+
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"agent": {"instruction_file": str(instruction)}})
+
+    assert str(error.value) == f'agent.instruction_file="{instruction}" is not a file of 40 to 20,000 characters'
+
+
+def test_agent_calls_the_profile_of_its_geography_or_the_model_itself() -> None:
+    assert load_config({}).agent.model_identifier == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert parse_settings({"agent": {"inference_profile": "none"}}).agent.model_identifier == (
+        "anthropic.claude-haiku-4-5-20251001-v1:0"
+    )

@@ -57,7 +57,11 @@ class VpcFunction(Construct):
             self, "Logs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
         )
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description=f"Lambda function {package}: outbound HTTPS only",
+            allow_all_outbound=False,
         )
         # The private subnets route only to VPC endpoints (and, in egress mode, to NAT): HTTPS is all it needs.
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")

@@ -9,6 +9,7 @@ from tests.synth import Assembly
 STATEFUL_TYPES = {
     "AWS::Bedrock::DataSource",
     "AWS::Bedrock::KnowledgeBase",
+    "AWS::DynamoDB::Table",
     "AWS::EC2::VPC",
     "AWS::KMS::Key",
     "AWS::Logs::LogGroup",
@@ -33,6 +34,7 @@ COMMON = {
     "IngestionDeadLetterQueueEB97306D": "AWS::SQS::Queue",
     "IngestionFunctionLogs9ABD75CD": "AWS::Logs::LogGroup",
     "IngestionFunctionDeadLetterQueue1A5A3B7A": "AWS::SQS::Queue",
+    "TicketsTable99936E8C": "AWS::DynamoDB::Table",
 }
 PINNED = {
     "assembly": {
