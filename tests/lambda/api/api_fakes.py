@@ -1,0 +1,376 @@
+"""Builders of API Gateway events and Bedrock responses, and the fakes shared by the API function's tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.exceptions import ClientError
+from botocore.validate import ParamValidator
+
+REGION = "us-east-1"
+REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+API_REQUEST_ID = "5c1c2a6e-1111-4ae6-9c5b-0123456789ab"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+NOVA = "amazon.nova-lite-v1:0"
+MODELS = [
+    {"id": HAIKU, "name": "Claude Haiku 4.5"},
+    {"id": SONNET, "name": "Claude Sonnet 4.5"},
+    {"id": NOVA, "name": "Amazon Nova Lite"},
+]
+GENERATION_MODEL_ARN = f"arn:aws:bedrock:{REGION}:123456789012:inference-profile/{HAIKU}"
+GUARDRAIL_ID = "gr1234abcd"
+GUARDRAIL_VERSION = "3"
+KB_ID = "KBID000001"
+AGENT_ID = "AGENT00001"
+AGENT_ALIAS_ID = "ALIAS00001"
+SESSION_ID = "session-0001"
+ORIGIN = "https://app.example.com"
+ENVIRONMENT = {
+    "MODELS": json.dumps(MODELS),
+    "GENERATION_MODEL_ARN": GENERATION_MODEL_ARN,
+    "GUARDRAIL_ID": GUARDRAIL_ID,
+    "GUARDRAIL_VERSION": GUARDRAIL_VERSION,
+    "KNOWLEDGE_BASE_ID": KB_ID,
+    "AGENT_ID": AGENT_ID,
+    "AGENT_ALIAS_ID": AGENT_ALIAS_ID,
+    "CORS_ORIGINS": f"{ORIGIN}, http://localhost:5173",
+    "POWERTOOLS_SERVICE_NAME": "genai-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "BedrockGenAiTest",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+GUARDRAIL_CONFIG = {"guardrailIdentifier": GUARDRAIL_ID, "guardrailVersion": GUARDRAIL_VERSION, "trace": "enabled"}
+# Every ClientError code the API maps to a status of its own, with that status.
+MAPPED_ERRORS = {
+    "ValidationException": 400,
+    "AccessDeniedException": 403,
+    "ResourceNotFoundException": 404,
+    "ConflictException": 409,
+    "ThrottlingException": 429,
+    "ServiceQuotaExceededException": 429,
+    "TooManyRequestsException": 429,
+    "ModelNotReadyException": 429,
+    "ModelTimeoutException": 504,
+}
+
+
+@dataclass(frozen=True)
+class FakeContext:
+    """The Lambda context attributes the function and Powertools read."""
+
+    aws_request_id: str = REQUEST_ID
+    function_name: str = "genai-api"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:genai-api"
+    log_group_name: str = "/aws/lambda/genai-api"
+    log_stream_name: str = "2026/01/01/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
+
+def rest_event(
+    method: str,
+    path: str,
+    body: object = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    raw_body: str | None = None,
+    base64_encoded: bool = False,
+) -> dict[str, Any]:
+    """A full API Gateway REST proxy event (v1) as a Cognito-authorized stage sends it."""
+    all_headers = {
+        "Accept": "application/json",
+        "Authorization": "eyJraWQiOiJ0ZXN0In0.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl",
+        "Content-Type": "application/json",
+        "Host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+        **(headers or {}),
+    }
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "abcdef",
+            "resourcePath": path,
+            "httpMethod": method,
+            "extendedRequestId": "Ab1CdEfGhIjKlM=",
+            "requestTime": "01/Jan/2026:12:00:00 +0000",
+            "path": f"/prod{path}",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "prod",
+            "domainPrefix": "abc123",
+            "requestTimeEpoch": 1767268800000,
+            "requestId": API_REQUEST_ID,
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "authorizer": {"claims": {"sub": "user-1", "email": "user@example.com"}},
+            "apiId": "abc123",
+        },
+        "body": text,
+        "isBase64Encoded": base64_encoded,
+    }
+
+
+def header(response: Mapping[str, Any], name: str) -> str | None:
+    """A response header (REST proxy responses carry them as multiValueHeaders)."""
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower():
+            return ", ".join(values)
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def body_of(response: Mapping[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def error_of(response: Mapping[str, Any]) -> dict[str, Any]:
+    """The error envelope of a response, checked to carry the request id."""
+    error: dict[str, Any] = body_of(response)["error"]
+    assert set(error) == {"code", "message", "requestId"}
+    assert error["requestId"] == REQUEST_ID
+    assert "\n" not in error["message"]
+    return error
+
+
+def converse_params(model: str, messages: Iterable[tuple[str, str]], **extra: Any) -> dict[str, Any]:
+    """The exact Converse request the function sends."""
+    return {
+        "modelId": model,
+        "messages": [{"role": role, "content": [{"text": text}]} for role, text in messages],
+        "guardrailConfig": GUARDRAIL_CONFIG,
+        **extra,
+    }
+
+
+def converse_response(
+    text: str = "Hello!", stop_reason: str = "end_turn", trace: Mapping[str, Any] | None = None, latency: int = 420
+) -> dict[str, Any]:
+    """A Converse response."""
+    response: dict[str, Any] = {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": stop_reason,
+        "usage": {"inputTokens": 12, "outputTokens": 5, "totalTokens": 17},
+        "metrics": {"latencyMs": latency},
+    }
+    if trace is not None:
+        response["trace"] = trace
+    return response
+
+
+def blocked_trace() -> dict[str, Any]:
+    """The guardrail trace of a blocked input: a denied topic and PII; the matched text must not be echoed."""
+    assessment = {
+        "topicPolicy": {"topics": [{"name": "Investment advice", "type": "DENY", "action": "BLOCKED"}]},
+        "sensitiveInformationPolicy": {
+            "piiEntities": [{"match": "4111111111111111", "type": "CREDIT_DEBIT_CARD_NUMBER", "action": "BLOCKED"}],
+            "regexes": [],
+        },
+        "contentPolicy": {"filters": [{"type": "VIOLENCE", "confidence": "NONE", "action": "NONE"}]},
+    }
+    return {"guardrail": {"inputAssessment": {GUARDRAIL_ID: assessment}, "outputAssessments": {}}}
+
+
+def ask_params(question: str, top_k: int = 5, **extra: Any) -> dict[str, Any]:
+    """The exact RetrieveAndGenerate request the function sends."""
+    return {
+        "input": {"text": question},
+        "retrieveAndGenerateConfiguration": {
+            "type": "KNOWLEDGE_BASE",
+            "knowledgeBaseConfiguration": {
+                "knowledgeBaseId": KB_ID,
+                "modelArn": GENERATION_MODEL_ARN,
+                "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": top_k}},
+                "generationConfiguration": {
+                    "guardrailConfiguration": {"guardrailId": GUARDRAIL_ID, "guardrailVersion": GUARDRAIL_VERSION}
+                },
+            },
+        },
+        **extra,
+    }
+
+
+def reference(uri: str, text: str = "A passage.") -> dict[str, Any]:
+    return {"content": {"text": text}, "location": {"type": "S3", "s3Location": {"uri": uri}}}
+
+
+def ask_response(action: str = "NONE", session_id: str = SESSION_ID) -> dict[str, Any]:
+    """A RetrieveAndGenerate response with two citations, one source cited twice."""
+    first = "s3://documents/documents/sync.md"
+    second = "s3://documents/documents/faq.md"
+    return {
+        "output": {"text": "Upload the file under documents/; it syncs within a minute."},
+        "citations": [
+            {
+                "generatedResponsePart": {"textResponsePart": {"text": "Upload the file under documents/"}},
+                "retrievedReferences": [reference(first), reference(first), reference(second)],
+            },
+            {"generatedResponsePart": {"textResponsePart": {"text": "it syncs within a minute"}}},
+        ],
+        "guardrailAction": action,
+        "sessionId": session_id,
+    }
+
+
+def retrieve_params(query: str, top_k: int = 5, search: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "knowledgeBaseId": KB_ID,
+        "retrievalQuery": {"text": query},
+        "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": top_k, **(search or {})}},
+    }
+
+
+def retrieve_response() -> dict[str, Any]:
+    """A Retrieve response: an S3 passage with metadata, and a web passage without an S3 URI."""
+    return {
+        "retrievalResults": [
+            {
+                "content": {"text": "Documents sync within a minute."},
+                "location": {"type": "S3", "s3Location": {"uri": "s3://documents/documents/sync.md"}},
+                "score": 0.87,
+                "metadata": {"category": "faq", "x-amz-bedrock-kb-chunk-id": "chunk-1"},
+            },
+            {
+                "content": {"text": "A web page."},
+                "location": {"type": "WEB", "webLocation": {"url": "https://example.com/page"}},
+                "score": 0.42,
+            },
+        ]
+    }
+
+
+def chunk(text: str, *uris: str) -> dict[str, Any]:
+    """A completion chunk, citing `uris`."""
+    citation = {
+        "generatedResponsePart": {"textResponsePart": {"text": text.strip()}},
+        "retrievedReferences": [reference(uri) for uri in uris],
+    }
+    return {"chunk": {"bytes": text.encode(), "attribution": {"citations": [citation] if uris else []}}}
+
+
+def return_control(invocation_id: str = "inv-1") -> dict[str, Any]:
+    """The agent's request to confirm creating a ticket."""
+    function = {
+        "actionGroup": "SupportTickets",
+        "function": "create_ticket",
+        "actionInvocationType": "USER_CONFIRMATION",
+        "parameters": [
+            {"name": "subject", "type": "string", "value": "Nightly sync failed"},
+            {"name": "priority", "type": "string", "value": "high"},
+        ],
+    }
+    return {
+        "returnControl": {"invocationId": invocation_id, "invocationInputs": [{"functionInvocationInput": function}]}
+    }
+
+
+def trace_event(part: Mapping[str, Any]) -> dict[str, Any]:
+    return {"trace": {"agentId": AGENT_ID, "agentAliasId": AGENT_ALIAS_ID, "sessionId": SESSION_ID, "trace": part}}
+
+
+def client_error(code: str, message: str = "Bedrock said no.", operation: str = "Converse") -> ClientError:
+    status = MAPPED_ERRORS.get(code, 500)
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+    )
+
+
+_SERVICE_MODELS: dict[str, Any] = {}
+
+
+def check_params(service: str, operation: str, params: Mapping[str, Any]) -> None:
+    """Fail like botocore would on a request that does not fit the real service model."""
+    if service not in _SERVICE_MODELS:
+        _SERVICE_MODELS[service] = botocore.session.get_session().get_service_model(service)
+    shape = _SERVICE_MODELS[service].operation_model(operation).input_shape
+    report = ParamValidator().validate(params, shape)
+    if report.has_errors():
+        raise AssertionError(report.generate_report())
+
+
+@dataclass
+class FakeAgentRuntime:
+    """bedrock-agent-runtime's invoke_agent, whose event stream a Stubber cannot produce: scripted completions.
+
+    Each completion is a list of events, or an exception to raise when invoke_agent is called; an exception
+    inside a list is raised while the stream is read. Requests are checked against the service model.
+    """
+
+    completions: list[Any] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def invoke_agent(self, **request: Any) -> dict[str, Any]:
+        check_params("bedrock-agent-runtime", "InvokeAgent", request)
+        self.requests.append(request)
+        completion = self.completions.pop(0)
+        if isinstance(completion, BaseException):
+            raise completion
+        return {"completion": _stream(completion), "contentType": "application/json", "sessionId": request["sessionId"]}
+
+
+def _stream(events: list[Any]) -> Iterator[dict[str, Any]]:
+    for event in events:
+        if isinstance(event, BaseException):
+            raise event
+        yield event
+
+
+@dataclass
+class ParallelRuntime:
+    """bedrock-runtime whose converse calls all wait for each other: it only answers calls made in parallel."""
+
+    parties: int
+    barrier: threading.Barrier = field(init=False)
+    threads: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.barrier = threading.Barrier(self.parties, timeout=5)
+
+    def converse(self, **request: Any) -> dict[str, Any]:
+        self.barrier.wait()
+        self.threads.add(threading.current_thread().name)
+        return converse_response(f"answer of {request['modelId']}")
+
+
+def raise_on_call(service: str, operation: str, error: BaseException) -> Any:
+    """A real client whose `operation` validates its parameters, then raises `error` instead of sending."""
+    client = boto3.client(service, region_name=REGION)
+
+    def fail(**kwargs: Any) -> None:
+        raise error
+
+    client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}", fail)
+    return client
+
+
+def emitted(output: str) -> list[dict[str, Any]]:
+    """The EMF metrics the function printed: one entry per invocation, with its route dimension."""
+    blobs = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+    return [
+        {
+            "route": blob.get("route"),
+            "metrics": {m["Name"]: blob[m["Name"]] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]},
+        }
+        for blob in blobs
+    ]

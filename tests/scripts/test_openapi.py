@@ -1,0 +1,132 @@
+"""scripts/openapi.py: docs/openapi.json is generated from lambda/api/schemas.json and never drifts from it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.openapi import OUTPUT, ROOT, SCHEMAS, SECURITY_SCHEME, main, render
+
+SCHEMA_ENTRIES: dict[str, Any] = json.loads(SCHEMAS.read_text(encoding="utf-8"))
+DOCUMENT: dict[str, Any] = json.loads(OUTPUT.read_text(encoding="utf-8"))
+OPERATIONS = [(path, method, op) for path, item in DOCUMENT["paths"].items() for method, op in item.items()]
+
+
+def resolve(reference: str) -> Any:
+    node: Any = DOCUMENT
+    for part in reference.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def references(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from references(value)
+
+
+def test_the_committed_document_is_what_the_script_generates() -> None:
+    assert OUTPUT.read_text(encoding="utf-8") == render(), "docs/openapi.json drifted: run python scripts/openapi.py"
+
+
+def test_it_describes_the_seven_routes() -> None:
+    assert DOCUMENT["openapi"] == "3.0.3"
+    assert [(path, method) for path, method, _ in OPERATIONS] == [
+        ("/health", "get"),
+        ("/models", "get"),
+        ("/chat", "post"),
+        ("/compare", "post"),
+        ("/retrieve", "post"),
+        ("/ask", "post"),
+        ("/agent", "post"),
+    ]
+
+
+def test_every_post_request_schema_is_the_schemas_json_entry() -> None:
+    posts = {path: op for path, method, op in OPERATIONS if method == "post"}
+
+    assert sorted(posts) == sorted(f"/{route}" for route in SCHEMA_ENTRIES)
+    for route, entry in SCHEMA_ENTRIES.items():
+        body = posts[f"/{route}"]["requestBody"]
+        assert body["required"] is True
+        assert resolve(body["content"]["application/json"]["schema"]["$ref"]) == entry
+
+
+def test_every_path_but_health_needs_a_cognito_token() -> None:
+    scheme = DOCUMENT["components"]["securitySchemes"][SECURITY_SCHEME]
+
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert "security" not in DOCUMENT
+    for path, _, op in OPERATIONS:
+        assert op["security"] == ([] if path == "/health" else [{SECURITY_SCHEME: []}])
+
+
+def test_every_operation_answers_json_and_errors_in_the_envelope() -> None:
+    envelope = DOCUMENT["components"]["schemas"]["Error"]
+    assert envelope["properties"]["error"]["required"] == ["code", "message", "requestId"]
+    for _, method, op in OPERATIONS:
+        assert "application/json" in op["responses"]["200"]["content"]
+        statuses = set(op["responses"])
+        if method == "post":
+            assert {"400", "401", "403", "404", "429", "500", "504"} <= statuses
+    throttled = DOCUMENT["components"]["responses"]["Throttled"]
+    assert "Retry-After" in throttled["headers"]
+
+
+def test_every_reference_resolves() -> None:
+    found = list(references(DOCUMENT))
+
+    assert found
+    for reference in found:
+        resolve(reference)
+
+
+def test_the_server_is_a_placeholder_with_defaults() -> None:
+    (server,) = DOCUMENT["servers"]
+
+    assert server["url"] == "https://{apiId}.execute-api.{region}.amazonaws.com/prod"
+    assert set(server["variables"]) == {"apiId", "region"}
+
+
+def test_main_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "docs" / "openapi.json"
+
+    assert main(["--check"], output=output) == 1
+    assert main([], output=output) == 0
+    assert main(["--check"], output=output) == 0
+    output.write_text(output.read_text().replace("3.0.3", "3.1.0"))
+    assert main(["--check"], output=output) == 1
+
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2
+    assert all(
+        line.endswith("is out of date with lambda/api/schemas.json; run python scripts/openapi.py") for line in errors
+    )
+
+
+def test_the_check_fails_when_schemas_json_changes(tmp_path: Path) -> None:
+    schemas = tmp_path / "schemas.json"
+    changed = json.loads(SCHEMAS.read_text())
+    changed["chat"]["properties"]["maxTokens"]["maximum"] = 8192
+    schemas.write_text(json.dumps(changed))
+
+    assert main(["--check"], output=OUTPUT, schemas_path=schemas) == 1
+
+
+def test_the_command_line_check_passes_on_the_committed_file() -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/openapi.py", "--check"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
