@@ -1,0 +1,776 @@
+"""Call the deployed REST API from the command line: the deployer's client, and the end-to-end check behind
+`make smoke`.
+
+Run it after `make deploy`, with AWS credentials for the account and region of the stack (AWS_PROFILE,
+`aws sso login`, environment variables...) allowed to call cloudformation:DescribeStacks on the Application
+stack and cognito-idp:DescribeUserPoolClient on its user pool. It reads the stack outputs ApiUrl, UserPoolId,
+MachineClientId and TokenUrl, reads the machine client's secret, exchanges it at the Cognito token endpoint
+for an access token (OAuth client credentials, scope genai/invoke) and calls the API with that token; only
+/health is called without one. Nothing is written, but chat, compare, ask, agent and smoke call Bedrock models,
+which are billed like any other call.
+
+Subcommands:
+  health    GET /health: is the API up (no token needed)
+  models    GET /models: the models chat and compare accept, as a table of id and name
+  chat      POST /chat: one prompt to one model (default: the first of `models`); prints the answer, then
+            model · stop reason · tokens in/out · latency, and [guardrail intervened] when the guardrail did
+  compare   POST /compare: one prompt to 2 to 4 models side by side (default: the first two of `models`)
+  retrieve  POST /retrieve: the knowledge base passages nearest to a query, with their scores and sources
+  ask       POST /ask: an answer from the knowledge base with numbered citations (RAG)
+  agent     POST /agent: ask the Bedrock agent; when it wants to create or close a ticket it shows what and asks
+            you to confirm (--yes or --no answer for you); --trace prints the steps it took
+  smoke     each route once, in that order (the agent gets a harmless question, no ticket): one PASS/FAIL line
+            per route with its HTTP status and latency
+
+--stack-name, --region and --json (print the raw JSON responses instead of text) go before or after the
+subcommand.
+
+Exit codes:
+  0  the API answered (smoke: every route passed)
+  1  the API answered with an error, printed as `client: error: <status> <code>: <message> (request <id>)`,
+     or a smoke route failed
+  2  the run could not be made: bad arguments, no AWS credentials or region, stack or outputs not found, the
+     token endpoint refused the machine client, or the API could not be reached
+
+Examples:
+  make smoke
+  .venv/bin/python scripts/client.py chat "Hello"
+  .venv/bin/python scripts/client.py compare "Explain RAG in one sentence" --model ID --model ID
+  .venv/bin/python scripts/client.py ask "How do I add documents to the knowledge base?"
+  .venv/bin/python scripts/client.py agent "Open a ticket: the nightly sync failed" --session-id demo
+  .venv/bin/python scripts/client.py --stack-name MyPrefix-Application --region eu-west-1 models --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http
+import http.client
+import json
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+DEFAULT_STACK: Final = "BedrockGenAi-Application"
+SCOPE: Final = "genai/invoke"
+TIMEOUT_SECONDS: Final = 35.0
+MAX_CONFIRMATIONS: Final = 5
+COMPARE_MODELS: Final = (2, 4)
+
+SMOKE_PROMPT: Final = "Reply with the single word: ready"
+SMOKE_QUESTION: Final = "How do I add documents to the knowledge base?"
+SMOKE_AGENT_INPUT: Final = "What is the sync status of the knowledge base?"
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_ERROR: Final = 2
+
+
+class ApiError(Exception):
+    """The API answered with an error status; str() is `<status> <code>: <message> (request <id>)`."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str = "") -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.detail = f"{code}: {message}" + (f" (request {request_id})" if request_id else "")
+        super().__init__(f"{status} {self.detail}")
+
+
+class RunError(Exception):
+    """The run cannot be made; the message is the one-line error to print."""
+
+
+class Opener(Protocol):
+    """What urllib.request.urlopen is to this script: sends a request, returns a response with status and read()."""
+
+    def __call__(self, request: urllib.request.Request, /, *, timeout: float) -> Any: ...
+
+
+# --- stack outputs, secret, token ---
+
+
+def read_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """The outputs of the stack, by key; a missing stack raises RunError."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
+        raise RunError(
+            f"stack '{stack_name}' not found in {cloudformation.meta.region_name}"
+            " (deploy it with `make deploy`, or pass --stack-name or --region)"
+        ) from None
+    if not stacks:
+        raise RunError(f"stack '{stack_name}' not found")
+    return {output["OutputKey"]: output.get("OutputValue", "") for output in stacks[0].get("Outputs", [])}
+
+
+def read_client_secret(cognito: Any, user_pool_id: str, client_id: str) -> str:
+    client = cognito.describe_user_pool_client(UserPoolId=user_pool_id, ClientId=client_id)["UserPoolClient"]
+    secret = client.get("ClientSecret")
+    if not secret:
+        raise RunError(f"app client {client_id} of user pool {user_pool_id} has no secret")
+    return str(secret)
+
+
+def fetch_token(opener: Opener, token_url: str, client_id: str, client_secret: str, scope: str = SCOPE) -> str:
+    """An access token from the Cognito token endpoint (OAuth client credentials); any failure raises RunError."""
+    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": scope}, safe="/")
+    headers = {
+        "Authorization": f"Basic {basic}",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+    }
+    try:
+        _, raw = _send(opener, "POST", _https(token_url, "TokenUrl"), form.encode(), headers)
+    except urllib.error.HTTPError as error:
+        answer = _json(_read(error))
+        reason = " ".join(
+            str(answer[key]) for key in ("error", "error_description") if isinstance(answer, dict) and answer.get(key)
+        )
+        raise RunError(
+            f"the token endpoint refused the machine client: {error.code} {_one_line(reason) or error.reason}"
+        ) from None
+    answer = _json(raw)
+    token = answer.get("access_token") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        raise RunError(f"the token endpoint answered without an access_token: {_snippet(raw)}")
+    return token
+
+
+# --- the API ---
+
+
+def call_api(
+    method: str,
+    path: str,
+    body: Mapping[str, Any] | None = None,
+    token: str | None = None,
+    *,
+    api_url: str,
+    opener: Opener,
+) -> tuple[int, Any]:
+    """(status, JSON answer) of one API call; an error status raises ApiError, no answer at all RunError."""
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    url = _https(api_url, "ApiUrl").rstrip("/") + path
+    try:
+        status, raw = _send(opener, method, url, data, headers)
+    except urllib.error.HTTPError as error:
+        raise api_error(error.code, _read(error), error.headers.get("x-amzn-RequestId", "")) from None
+    answer = _json(raw)
+    if answer is None:
+        raise ApiError(status, "InvalidResponse", f"{method} {path} answered with no JSON: {_snippet(raw)}")
+    return status, answer
+
+
+def api_error(status: int, raw: bytes, request_id: str = "") -> ApiError:
+    """The ApiError of an error answer: the API's `{"error": {...}}`, or API Gateway's own `{"message"}`."""
+    answer = _json(raw)
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if isinstance(error, dict):
+        return ApiError(
+            status,
+            str(error.get("code") or "Error"),
+            _one_line(str(error.get("message") or "no message")),
+            str(error.get("requestId") or request_id),
+        )
+    message = answer.get("message") if isinstance(answer, dict) else None
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return ApiError(status, phrase, _one_line(str(message or _snippet(raw) or "no message")), request_id)
+
+
+def _send(opener: Opener, method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> tuple[int, bytes]:
+    """(status, body) of one HTTP request; HTTPError propagates, no answer at all raises RunError."""
+    request = urllib.request.Request(url, data=data, headers=dict(headers), method=method)  # noqa: S310 - https only
+    try:
+        with opener(request, timeout=TIMEOUT_SECONDS) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError:
+        raise
+    except urllib.error.URLError as error:
+        raise RunError(f"cannot reach {url}: {_one_line(str(error.reason))}") from None
+    except TimeoutError:
+        raise RunError(f"no answer from {url} within {TIMEOUT_SECONDS:g} s") from None
+    except (OSError, http.client.HTTPException) as error:
+        raise RunError(f"cannot reach {url}: {_one_line(str(error)) or type(error).__name__}") from None
+
+
+def _https(url: str, name: str) -> str:
+    """The URL, if it is https: the token and the client secret never travel in clear text."""
+    if urllib.parse.urlsplit(url).scheme != "https":
+        raise RunError(f"output {name} is not an https URL: '{url}'")
+    return url
+
+
+def _read(error: urllib.error.HTTPError) -> bytes:
+    try:
+        return bytes(error.read())
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _snippet(raw: bytes) -> str:
+    text = _one_line(raw.decode("utf-8", "replace"))
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Client:
+    """The deployed API for one run: the stack outputs read, the secret read and the token fetched at most once."""
+
+    def __init__(
+        self, *, stack_name: str, region: str | None, cloudformation: Any, cognito: Any, opener: Opener
+    ) -> None:
+        self.stack_name = stack_name
+        self.region = region
+        self.cloudformation = cloudformation
+        self.cognito = cognito
+        self.opener = opener
+        self._outputs: dict[str, str] | None = None
+        self._token: str | None = None
+
+    def output(self, key: str) -> str:
+        if self._outputs is None:
+            self.cloudformation = self.cloudformation or boto3.client("cloudformation", region_name=self.region)
+            self._outputs = read_outputs(self.cloudformation, self.stack_name)
+        value = self._outputs.get(key)
+        if not value:
+            present = ", ".join(sorted(self._outputs)) or "none"
+            raise RunError(
+                f"stack '{self.stack_name}' has no output {key} (its outputs: {present}); is the API deployed?"
+            )
+        return value
+
+    def token(self) -> str:
+        if self._token is None:
+            user_pool_id, client_id = self.output("UserPoolId"), self.output("MachineClientId")
+            token_url = self.output("TokenUrl")
+            self.cognito = self.cognito or boto3.client("cognito-idp", region_name=self.region)
+            secret = read_client_secret(self.cognito, user_pool_id, client_id)
+            self._token = fetch_token(self.opener, token_url, client_id, secret)
+        return self._token
+
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True) -> Any:
+        return self.call_with_status(method, path, body, auth=auth)[1]
+
+    def call_with_status(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True
+    ) -> tuple[int, Any]:
+        api_url = self.output("ApiUrl")
+        token = self.token() if auth else None
+        return call_api(method, path, body, token, api_url=api_url, opener=self.opener)
+
+
+# --- rendering ---
+# The renderers read the API's answers defensively: a missing field prints as "?" instead of failing the run.
+
+
+def render_health(answer: Any) -> str:
+    if not isinstance(answer, dict) or not answer:
+        return json.dumps(answer)
+    return "\n".join(
+        f"{key}: {value if isinstance(value, str) else json.dumps(value)}" for key, value in answer.items()
+    )
+
+
+def render_models(answer: Any) -> str:
+    rows = [(str(model.get("id", "?")), str(model.get("name", ""))) for model in _items(answer, "models")]
+    if not rows:
+        return "(no models)"
+    header = ("id", "name")
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
+    lines = [f"{row[0].ljust(widths[0])}  {row[1]}".rstrip() for row in [header, *rows]]
+    lines.insert(1, f"{'-' * widths[0]}  {'-' * widths[1]}")
+    return "\n".join(lines)
+
+
+def render_chat(answer: Any) -> str:
+    reply = _dict(answer)
+    meta = " · ".join([str(reply.get("model") or "?"), str(reply.get("stopReason") or "?"), *_metrics(reply)])
+    return "\n".join([_text(reply) or "(no answer)", meta, *_guardrail(reply)])
+
+
+def render_compare(answer: Any) -> str:
+    blocks = []
+    for result in _items(answer, "results"):
+        lines = [f"== {result.get('model') or '?'} =="]
+        error = result.get("error")
+        if error:
+            lines.append(f"error: {_error_text(error)}")
+        else:
+            tokens, latency = _metrics(result)
+            lines.append(" · ".join([latency, tokens, str(result.get("stopReason") or "?")]))
+            lines.append(_text(result) or "(no answer)")
+            lines.extend(_guardrail(result))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) or "(no results)"
+
+
+def render_retrieve(answer: Any) -> str:
+    lines = []
+    for number, passage in enumerate(_items(answer, "results"), start=1):
+        score = passage.get("score")
+        score_text = f"{score:.2f}" if isinstance(score, int | float) else "?"
+        lines.append(f"{number}. score {score_text}  {', '.join(_sources(passage)) or '(no source)'}")
+        lines.extend(f"   {line}" for line in _text(passage).splitlines() if line.strip())
+    return "\n".join(lines) or "(no passages)"
+
+
+def render_ask(answer: Any) -> str:
+    reply = _dict(answer)
+    return "\n".join([_text(reply) or "(no answer)", *_guardrail(reply), *_citations(reply), *_session(reply)])
+
+
+def render_agent(answer: Any, *, trace: bool = False) -> str:
+    reply = _dict(answer)
+    steps = [f"trace: {step}" for step in _list(reply.get("trace"))] if trace else []
+    return "\n".join([*steps, _text(reply) or "(no answer)", *_guardrail(reply), *_citations(reply), *_session(reply)])
+
+
+def render_confirmation(confirmation: Mapping[str, Any]) -> str:
+    """What the agent wants to do, one action a line, e.g. `SupportTickets.create_ticket(subject='Sync fails')`."""
+    lines = ["The agent wants to:"]
+    for action in confirmation.get("actions") or []:
+        parameters = action.get("parameters") or {}
+        arguments = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
+        lines.append(f"  {action.get('actionGroup', '?')}.{action.get('function', '?')}({arguments})")
+    return "\n".join(lines)
+
+
+def confirm_request(session_id: str, confirmation: Mapping[str, Any], approve: bool) -> dict[str, Any]:
+    """The /agent body that answers the agent's request to confirm its actions."""
+    actions = [
+        {"actionGroup": action.get("actionGroup"), "function": action.get("function")}
+        for action in confirmation.get("actions") or []
+    ]
+    return {
+        "sessionId": session_id,
+        "confirm": {"invocationId": confirmation.get("invocationId"), "approve": approve, "actions": actions},
+    }
+
+
+def _dict(answer: Any) -> dict[str, Any]:
+    return answer if isinstance(answer, dict) else {}
+
+
+def _model_ids(answer: Any) -> list[str]:
+    """The ids of a GET /models answer, in its order."""
+    return [str(model["id"]) for model in _items(answer, "models") if model.get("id")]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _items(answer: Any, key: str) -> list[dict[str, Any]]:
+    return [item for item in _list(_dict(answer).get(key)) if isinstance(item, dict)]
+
+
+def _text(item: Mapping[str, Any]) -> str:
+    """The `answer` of a model, knowledge base or agent, or the `text` of a passage."""
+    for key in ("answer", "text"):
+        value = item.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _metrics(item: Mapping[str, Any]) -> list[str]:
+    """["tokens <in>/<out>", "<latency> ms"]."""
+    usage = _dict(item.get("usage"))
+    latency = item.get("latencyMs")
+    return [
+        f"tokens {usage.get('inputTokens', '?')}/{usage.get('outputTokens', '?')}",
+        f"{latency if latency is not None else '?'} ms",
+    ]
+
+
+def _guardrail(item: Mapping[str, Any]) -> list[str]:
+    return ["[guardrail intervened]"] if _dict(item.get("guardrail")).get("action") == "INTERVENED" else []
+
+
+def _sources(item: Mapping[str, Any]) -> list[str]:
+    """The document URIs of a passage (`source`) or a citation (`sources`)."""
+    found = [item.get("source"), *_list(item.get("sources"))]
+    return list(dict.fromkeys(source for source in found if isinstance(source, str) and source))
+
+
+def _citations(reply: Mapping[str, Any]) -> list[str]:
+    return [
+        f"  [{number}] {', '.join(_sources(citation)) or '(no source)'}"
+        for number, citation in enumerate(_items(reply, "citations"), start=1)
+    ]
+
+
+def _session(reply: Mapping[str, Any]) -> list[str]:
+    return [f"session: {reply['sessionId']}"] if reply.get("sessionId") else []
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        return f"{error.get('code') or 'Error'}: {_one_line(str(error.get('message') or 'no message'))}"
+    return _one_line(str(error))
+
+
+# --- subcommands ---
+
+Ask = Callable[[str], str]
+
+
+def show(args: argparse.Namespace, answer: Any, render: Callable[[Any], str]) -> None:
+    print(_dumps(answer) if args.json else render(answer))
+
+
+def _dumps(answer: Any) -> str:
+    return json.dumps(answer, indent=2, ensure_ascii=False)
+
+
+def run_health(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    show(args, client.call("GET", "/health", auth=False), render_health)
+    return EXIT_OK
+
+
+def run_models(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    show(args, client.call("GET", "/models"), render_models)
+    return EXIT_OK
+
+
+def run_chat(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    body: dict[str, Any] = {
+        "model": args.model or _default_models(client, 1)[0],
+        "messages": [{"role": "user", "content": args.prompt}],
+    }
+    if args.system is not None:
+        body["system"] = args.system
+    if args.max_tokens is not None:
+        body["maxTokens"] = args.max_tokens
+    if args.temperature is not None:
+        body["temperature"] = args.temperature
+    show(args, client.call("POST", "/chat", body), render_chat)
+    return EXIT_OK
+
+
+def run_compare(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    models = args.models or _default_models(client, COMPARE_MODELS[0])
+    show(args, client.call("POST", "/compare", {"models": models, "prompt": args.prompt}), render_compare)
+    return EXIT_OK
+
+
+def run_retrieve(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    body: dict[str, Any] = {"query": args.query}
+    if args.top_k is not None:
+        body["topK"] = args.top_k
+    show(args, client.call("POST", "/retrieve", body), render_retrieve)
+    return EXIT_OK
+
+
+def run_ask(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    body: dict[str, Any] = {"question": args.question}
+    if args.session_id:
+        body["sessionId"] = args.session_id
+    show(args, client.call("POST", "/ask", body), render_ask)
+    return EXIT_OK
+
+
+def run_agent(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    body: dict[str, Any] = {"input": args.input}
+    if args.session_id:
+        body["sessionId"] = args.session_id
+    if args.trace:
+        body["trace"] = True
+    answer = client.call("POST", "/agent", body)
+    for _ in range(MAX_CONFIRMATIONS):
+        confirmation = _dict(answer).get("confirmation")
+        if not isinstance(confirmation, dict):
+            break
+        print(
+            _dumps(answer) if args.json else "\n".join(filter(None, [_text(answer), render_confirmation(confirmation)]))
+        )
+        follow_up = confirm_request(
+            str(_dict(answer).get("sessionId") or args.session_id), confirmation, _decide(args, ask)
+        )
+        if args.trace:
+            follow_up["trace"] = True
+        answer = client.call("POST", "/agent", follow_up)
+    else:
+        raise RunError(f"the agent asked to confirm {MAX_CONFIRMATIONS} times in a row; stopped")
+    show(args, answer, lambda reply: render_agent(reply, trace=args.trace))
+    return EXIT_OK
+
+
+def _decide(args: argparse.Namespace, ask: Ask) -> bool:
+    if args.yes or args.no:
+        return bool(args.yes)
+    try:
+        return ask("Confirm? [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def _default_models(client: Client, count: int) -> list[str]:
+    models = _model_ids(client.call("GET", "/models"))[:count]
+    if len(models) < count:
+        raise RunError(f"GET /models listed {len(models)} model(s), {count} needed; pass --model")
+    return models
+
+
+@dataclass(frozen=True)
+class Check:
+    """One route of the smoke test."""
+
+    method: str
+    path: str
+    status: int | None
+    latency_ms: int | None
+    problem: str = ""  # empty: passed
+    skipped: bool = False
+
+    @property
+    def verdict(self) -> str:
+        return "SKIP" if self.skipped else "FAIL" if self.problem else "PASS"
+
+    def line(self) -> str:
+        status = str(self.status) if self.status is not None else "-"
+        latency = f"{self.latency_ms} ms" if self.latency_ms is not None else "-"
+        line = f"{self.verdict}  {self.method:<4} {self.path:<9} {status:>3} {latency:>8}"
+        return f"{line}  {self.problem}" if self.problem else line
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "route": f"{self.method} {self.path}",
+            "result": self.verdict,
+            "status": self.status,
+            "latencyMs": self.latency_ms,
+            "problem": self.problem,
+        }
+
+
+def run_smoke(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+    checks: list[Check] = []
+
+    def check(method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True) -> Any:
+        """Call the route and record the result; returns the answer, or None when the route failed."""
+        started = time.perf_counter()
+        try:
+            status, answer = client.call_with_status(method, path, body, auth=auth)
+            problem = _smoke_problem(path, answer)
+        except ApiError as error:
+            status, answer, problem = error.status, None, error.detail
+        record(Check(method, path, status, round((time.perf_counter() - started) * 1000), problem))
+        return None if problem else answer
+
+    def record(result: Check) -> None:
+        checks.append(result)
+        if not args.json:
+            print(result.line(), flush=True)
+
+    check("GET", "/health", auth=False)
+    model_ids = _model_ids(check("GET", "/models"))
+    if model_ids:
+        chat = {"model": model_ids[0], "messages": [{"role": "user", "content": SMOKE_PROMPT}], "maxTokens": 20}
+        check("POST", "/chat", chat)
+    else:
+        record(Check("POST", "/chat", None, None, "not run: GET /models gave no model"))
+    if len(model_ids) >= 2:
+        check("POST", "/compare", {"models": model_ids[:2], "prompt": SMOKE_PROMPT})
+    elif model_ids:
+        record(Check("POST", "/compare", None, None, "needs two models, GET /models listed one", skipped=True))
+    else:
+        record(Check("POST", "/compare", None, None, "not run: GET /models gave no model"))
+    check("POST", "/retrieve", {"query": SMOKE_QUESTION, "topK": 3})
+    check("POST", "/ask", {"question": SMOKE_QUESTION})
+    check("POST", "/agent", {"input": SMOKE_AGENT_INPUT})
+
+    failed = sum(result.verdict == "FAIL" for result in checks)
+    if args.json:
+        print(json.dumps([result.as_json() for result in checks], indent=2))
+    else:
+        passed = sum(result.verdict == "PASS" for result in checks)
+        skipped = len(checks) - passed - failed
+        print(f"smoke: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _smoke_problem(path: str, answer: Any) -> str:
+    """Why a 2xx answer still fails the smoke test, or an empty string."""
+    if path == "/models" and not _items(answer, "models"):
+        return "no models listed"
+    if path == "/compare":
+        results = _items(answer, "results")
+        return "; ".join(f"{item.get('model')}: {_error_text(item['error'])}" for item in results if item.get("error"))
+    return ""
+
+
+COMMANDS: Final[dict[str, Callable[[Client, argparse.Namespace, Ask], int]]] = {
+    "health": run_health,
+    "models": run_models,
+    "chat": run_chat,
+    "compare": run_compare,
+    "retrieve": run_retrieve,
+    "ask": run_ask,
+    "agent": run_agent,
+    "smoke": run_smoke,
+}
+
+
+# --- command line ---
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="client.py",
+        description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]) if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global_options(parser, in_subcommand=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        subparser = commands.add_parser(name, help=summary, description=summary)
+        _add_global_options(subparser, in_subcommand=True)
+        return subparser
+
+    command("health", "GET /health: is the API up (no token needed)")
+    command("models", "GET /models: the models chat and compare accept")
+    chat = command("chat", "POST /chat: one prompt to one model")
+    chat.add_argument("prompt")
+    chat.add_argument("--model", metavar="ID", help="model id (default: the first of GET /models)")
+    chat.add_argument("--system", metavar="TEXT", help="system prompt")
+    chat.add_argument("--max-tokens", type=int, metavar="N", help="most tokens of the answer")
+    chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature")
+    compare = command("compare", "POST /compare: one prompt to 2 to 4 models side by side")
+    compare.add_argument("prompt")
+    compare.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        metavar="ID",
+        help="a model to compare; give it 2 to 4 times (default: the first two of GET /models)",
+    )
+    retrieve = command("retrieve", "POST /retrieve: knowledge base passages nearest to a query")
+    retrieve.add_argument("query")
+    retrieve.add_argument("--top-k", type=int, metavar="N", help="how many passages (default: the API's)")
+    ask = command("ask", "POST /ask: an answer from the knowledge base, with citations")
+    ask.add_argument("question")
+    ask.add_argument("--session-id", metavar="S", help="continue this conversation")
+    agent = command("agent", "POST /agent: ask the Bedrock agent")
+    agent.add_argument("input")
+    agent.add_argument("--session-id", metavar="S", help="continue this conversation (default: a new one)")
+    agent.add_argument("--trace", action="store_true", help="print the steps the agent took")
+    decision = agent.add_mutually_exclusive_group()
+    decision.add_argument("--yes", action="store_true", help="confirm any action the agent asks about")
+    decision.add_argument("--no", action="store_true", help="decline any action the agent asks about")
+    command("smoke", "call every route once: one PASS/FAIL line each; exit 1 if any failed")
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
+    """The options accepted before and after the subcommand; after it, they only override what was given."""
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if in_subcommand else value
+
+    parser.add_argument(
+        "--stack-name",
+        default=default(DEFAULT_STACK),
+        metavar="NAME",
+        help=f"Application stack (default: {DEFAULT_STACK})",
+    )
+    parser.add_argument("--region", default=default(None), help="AWS region of the stack (default: the SDK's)")
+    parser.add_argument("--json", action="store_true", default=default(False), help="print the raw JSON responses")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "compare" and args.models is not None:
+        low, high = COMPARE_MODELS
+        if not low <= len(args.models) <= high:
+            parser.error(f"compare takes {low} to {high} --model options, got {len(args.models)}")
+    return args
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    cloudformation: Any = None,
+    cognito: Any = None,
+    opener: Opener | None = None,
+    ask: Ask = input,
+) -> int:
+    """Run one subcommand; returns the exit code. Missing clients are boto3's for --region, urllib's opener."""
+    try:
+        args = parse_args(argv)
+    except SystemExit as exit_:  # argparse printed the help, or the usage and a one-line error
+        return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+    client = Client(
+        stack_name=args.stack_name,
+        region=args.region,
+        cloudformation=cloudformation,
+        cognito=cognito,
+        opener=opener or urllib.request.urlopen,
+    )
+    try:
+        return COMMANDS[args.command](client, args, ask)
+    except ApiError as error:
+        return fail(str(error), EXIT_FAILED)
+    except RunError as error:
+        return fail(str(error), EXIT_ERROR)
+    except (ClientError, BotoCoreError) as error:
+        return fail(describe_aws_error(error), EXIT_ERROR)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def describe_aws_error(error: ClientError | BotoCoreError) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        message = _one_line(details.get("Message", "")) or "no message"
+        return f"{error.operation_name} failed: {details.get('Code', 'Unknown')}: {message}"
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found: configure them for the stack's account (AWS_PROFILE, aws sso login...)"
+    if isinstance(error, NoRegionError):
+        return "no AWS region configured: pass --region, or set AWS_REGION or a profile's region"
+    return _one_line(str(error))
+
+
+def fail(message: str, code: int) -> int:
+    print(f"client: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,829 @@
+"""scripts/client.py, offline: stubbed CloudFormation and Cognito clients, and a fake urlopen for the token
+endpoint and the API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+import urllib.error
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import NoCredentialsError
+from botocore.stub import Stubber
+
+from scripts.client import (
+    ApiError,
+    RunError,
+    call_api,
+    confirm_request,
+    fetch_token,
+    main,
+    render_ask,
+    render_chat,
+    render_retrieve,
+)
+
+from .client_fakes import API_URL, TOKEN, TOKEN_URL, FakeOpener
+from .conftest import offline_client
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "client.py"
+STACK = "BedrockGenAi-Application"
+POOL = "us-east-1_AbCdEf123"
+MACHINE = "machineclient123"
+SECRET = "1example2secret3of4the5machine6client"  # noqa: S105 - a fake secret the stubbed Cognito hands out
+OUTPUTS = {
+    "ApiUrl": API_URL,
+    "UserPoolId": POOL,
+    "MachineClientId": MACHINE,
+    "TokenUrl": TOKEN_URL,
+    "PeopleClientId": "peopleclient456",
+}
+HAIKU = "anthropic.claude-haiku-4-5"
+NOVA = "amazon.nova-lite-v1:0"
+MODELS = {
+    "models": [
+        {"id": HAIKU, "name": "Claude Haiku 4.5"},
+        {"id": NOVA, "name": "Nova Lite"},
+        {"id": "meta.llama3-8b", "name": "Llama 3 8B"},
+    ]
+}
+CHAT = {
+    "model": HAIKU,
+    "answer": "Hello! How can I help?",
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 12, "outputTokens": 7},
+    "latencyMs": 840,
+    "guardrail": {"action": "NONE"},
+}
+PASSAGES = {
+    "results": [
+        {
+            "text": "Upload files under documents/.\nThey are ingested within minutes.",
+            "score": 0.8234,
+            "source": "s3://docs-bucket/documents/ingest.md",
+        },
+        {"text": "See the FAQ.", "score": 0.5, "source": "s3://docs-bucket/documents/faq.md", "metadata": {}},
+    ]
+}
+ANSWER = {
+    "answer": "Upload them under documents/ [1][2].",
+    "citations": [
+        {"text": "Upload them", "sources": ["s3://docs-bucket/documents/ingest.md"]},
+        {"text": "[2]", "sources": ["s3://docs-bucket/documents/faq.md", "s3://docs-bucket/documents/faq.md"]},
+    ],
+    "sessionId": "rag-1",
+}
+CONFIRMATION = {
+    "answer": "",
+    "sessionId": "agent-2",
+    "citations": [],
+    "confirmation": {
+        "invocationId": "inv-1",
+        "actions": [
+            {
+                "actionGroup": "SupportTickets",
+                "function": "create_ticket",
+                "parameters": {"subject": "Nightly sync failed", "priority": "high"},
+            }
+        ],
+    },
+}
+
+
+def never_ask(prompt: str) -> str:
+    pytest.fail(f"the script asked {prompt!r}")
+
+
+def describe_stacks(outputs: dict[str, str]) -> dict[str, Any]:
+    stack = {"StackName": STACK, "CreationTime": "2026-01-01T00:00:00Z", "StackStatus": "UPDATE_COMPLETE"}
+    return {"Stacks": [{**stack, "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]}
+
+
+def api_error(code: str, message: str, request_id: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "requestId": request_id}}
+
+
+@dataclass(frozen=True)
+class Api:
+    """The clients of one run of the script: stubbed CloudFormation and Cognito, and the fake opener."""
+
+    cloudformation: Any
+    cognito: Any
+    opener: FakeOpener
+
+    def run(self, *argv: str, ask: Callable[[str], str] = never_ask) -> int:
+        return main(list(argv), cloudformation=self.cloudformation, cognito=self.cognito, opener=self.opener, ask=ask)
+
+
+@pytest.fixture
+def opener() -> Iterator[FakeOpener]:
+    fake = FakeOpener()
+    yield fake
+    fake.assert_all_answered()
+
+
+@pytest.fixture
+def cognito() -> Any:
+    return offline_client("cognito-idp")
+
+
+@pytest.fixture
+def cognito_stub(cognito: Any) -> Iterator[Stubber]:
+    with Stubber(cognito) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def clients(
+    cloudformation: Any, cloudformation_stub: Stubber, cognito: Any, cognito_stub: Stubber, opener: FakeOpener
+) -> Api:
+    """No AWS call is answered yet: any unscripted call fails the test."""
+    return Api(cloudformation, cognito, opener)
+
+
+@pytest.fixture
+def stack(clients: Api, cloudformation_stub: Stubber) -> Api:
+    """The Application stack with every output, read once; Cognito is not expected to be called."""
+    cloudformation_stub.add_response("describe_stacks", describe_stacks(OUTPUTS), {"StackName": STACK})
+    return clients
+
+
+@pytest.fixture
+def api(stack: Api, cognito_stub: Stubber) -> Api:
+    """The stack, and the machine client's secret, read once."""
+    pool_client = {"UserPoolId": POOL, "ClientName": "machine", "ClientId": MACHINE, "ClientSecret": SECRET}
+    cognito_stub.add_response(
+        "describe_user_pool_client", {"UserPoolClient": pool_client}, {"UserPoolId": POOL, "ClientId": MACHINE}
+    )
+    return stack
+
+
+def assert_one_line_error(err: str, message: str) -> None:
+    assert err == f"client: error: {message}\n"
+    assert "Traceback" not in err
+
+
+# --- token and API calls ---
+
+
+def test_the_token_comes_from_the_client_credentials_flow(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", "/chat", 200, CHAT)
+
+    assert api.run("chat", "Hello", "--model", HAIKU) == 0
+
+    (token_request,) = api.opener.token_requests
+    basic = base64.b64encode(f"{MACHINE}:{SECRET}".encode()).decode()
+    assert (token_request.method, token_request.url) == ("POST", TOKEN_URL)
+    assert token_request.headers["Authorization"] == f"Basic {basic}"
+    assert token_request.headers["Content-type"] == "application/x-www-form-urlencoded"
+    assert token_request.body == "grant_type=client_credentials&scope=genai/invoke"
+    assert api.opener.sent.index(token_request) == 0
+
+
+def test_health_needs_no_token_nor_secret(stack: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    stack.opener.reply("GET", "/health", 200, {"status": "ok", "version": "1.4.0"})
+
+    assert stack.run("health") == 0
+
+    (call,) = stack.opener.sent
+    assert (call.method, call.url, call.body, call.timeout) == ("GET", API_URL + "health", None, 35.0)
+    assert "Authorization" not in call.headers
+    assert capsys.readouterr().out == "status: ok\nversion: 1.4.0\n"
+
+
+def test_models_prints_a_table_of_id_and_name(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("GET", "/models", 200, MODELS)
+
+    assert api.run("models") == 0
+
+    (call,) = api.opener.api_calls
+    assert (call.method, call.url, call.body) == ("GET", API_URL + "models", None)
+    assert call.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert capsys.readouterr().out == (
+        "id                          name\n"
+        "--------------------------  ----------------\n"
+        "anthropic.claude-haiku-4-5  Claude Haiku 4.5\n"
+        "amazon.nova-lite-v1:0       Nova Lite\n"
+        "meta.llama3-8b              Llama 3 8B\n"
+    )
+
+
+# --- chat, compare ---
+
+
+def test_chat_sends_the_prompt_and_options_and_prints_answer_and_metrics(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.opener.reply("POST", "/chat", 200, CHAT)
+
+    argv = ["chat", "Hello", "--model", HAIKU, "--system", "Be brief.", "--max-tokens", "200", "--temperature", "0.2"]
+    assert api.run(*argv) == 0
+
+    (call,) = api.opener.api_calls
+    assert call.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert call.headers["Content-type"] == "application/json"
+    assert call.body == {
+        "model": HAIKU,
+        "messages": [{"role": "user", "content": "Hello"}],
+        "system": "Be brief.",
+        "maxTokens": 200,
+        "temperature": 0.2,
+    }
+    assert capsys.readouterr().out == (
+        "Hello! How can I help?\nanthropic.claude-haiku-4-5 · end_turn · tokens 12/7 · 840 ms\n"
+    )
+
+
+def test_chat_defaults_to_the_first_model_and_fetches_the_token_once(api: Api) -> None:
+    api.opener.reply("GET", "/models", 200, MODELS)
+    api.opener.reply("POST", "/chat", 200, CHAT)
+
+    assert api.run("chat", "Hello") == 0
+
+    assert [(call.method, call.path) for call in api.opener.api_calls] == [("GET", "/models"), ("POST", "/chat")]
+    assert api.opener.api_calls[1].body == {"model": HAIKU, "messages": [{"role": "user", "content": "Hello"}]}
+    assert len(api.opener.token_requests) == 1
+
+
+def test_chat_marks_a_guardrail_intervention(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    blocked = {**CHAT, "answer": "Sorry, I can't help with that request.", "stopReason": "guardrail_intervened"}
+    api.opener.reply("POST", "/chat", 200, {**blocked, "guardrail": {"action": "INTERVENED"}})
+
+    assert api.run("chat", "Tell me a card number", "--model", HAIKU) == 0
+
+    assert capsys.readouterr().out == (
+        "Sorry, I can't help with that request.\n"
+        "anthropic.claude-haiku-4-5 · guardrail_intervened · tokens 12/7 · 840 ms\n"
+        "[guardrail intervened]\n"
+    )
+
+
+def test_render_chat_tolerates_missing_fields() -> None:
+    assert render_chat({}) == "(no answer)\n? · ? · tokens ?/? · ? ms"
+
+
+def test_compare_defaults_to_the_first_two_models_and_prints_a_block_per_model(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.opener.reply("GET", "/models", 200, MODELS)
+    results = [
+        {**CHAT, "answer": "Hello."},
+        {"model": NOVA, "error": {"code": "ThrottlingException", "message": "Too many\nrequests"}},
+    ]
+    api.opener.reply("POST", "/compare", 200, {"results": results})
+
+    assert api.run("compare", "Hi") == 0
+
+    assert api.opener.api_calls[1].body == {"models": [HAIKU, NOVA], "prompt": "Hi"}
+    assert capsys.readouterr().out == (
+        "== anthropic.claude-haiku-4-5 ==\n"
+        "840 ms · tokens 12/7 · end_turn\n"
+        "Hello.\n"
+        "\n"
+        "== amazon.nova-lite-v1:0 ==\n"
+        "error: ThrottlingException: Too many requests\n"
+    )
+
+
+def test_compare_sends_the_models_given(api: Api) -> None:
+    api.opener.reply("POST", "/compare", 200, {"results": []})
+
+    assert api.run("compare", "Hi", "--model", "a", "--model", "b", "--model", "c") == 0
+
+    assert api.opener.api_calls[0].body == {"models": ["a", "b", "c"], "prompt": "Hi"}
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_compare_takes_two_to_four_models(clients: Api, capsys: pytest.CaptureFixture[str], count: int) -> None:
+    models = [arg for index in range(count) for arg in ("--model", f"m{index}")]
+
+    assert clients.run("compare", "Hi", *models) == 2
+
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"client.py: error: compare takes 2 to 4 --model options, got {count}"
+    assert "Traceback" not in err
+
+
+# --- retrieve, ask ---
+
+
+def test_retrieve_prints_numbered_passages_with_score_and_source(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", "/retrieve", 200, PASSAGES)
+
+    assert api.run("retrieve", "adding documents", "--top-k", "2") == 0
+
+    assert api.opener.api_calls[0].body == {"query": "adding documents", "topK": 2}
+    assert capsys.readouterr().out == (
+        "1. score 0.82  s3://docs-bucket/documents/ingest.md\n"
+        "   Upload files under documents/.\n"
+        "   They are ingested within minutes.\n"
+        "2. score 0.50  s3://docs-bucket/documents/faq.md\n"
+        "   See the FAQ.\n"
+    )
+
+
+def test_ask_prints_the_answer_numbered_citations_and_session(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", "/ask", 200, ANSWER)
+
+    assert api.run("ask", "How do I add documents?", "--session-id", "rag-1") == 0
+
+    assert api.opener.api_calls[0].body == {"question": "How do I add documents?", "sessionId": "rag-1"}
+    assert capsys.readouterr().out == (
+        "Upload them under documents/ [1][2].\n"
+        "  [1] s3://docs-bucket/documents/ingest.md\n"
+        "  [2] s3://docs-bucket/documents/faq.md\n"
+        "session: rag-1\n"
+    )
+
+
+def test_renderers_say_when_there_is_nothing() -> None:
+    assert render_retrieve({"results": []}) == "(no passages)"
+    assert render_ask({"guardrail": {"action": "INTERVENED"}}) == "(no answer)\n[guardrail intervened]"
+
+
+# --- agent ---
+
+
+def test_agent_sends_the_input_and_prints_trace_answer_citations_and_session(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = {
+        "answer": "It is 10:00 UTC.",
+        "citations": [{"text": "It is", "sources": ["s3://docs-bucket/documents/ops.md"]}],
+        "sessionId": "agent-1",
+        "trace": ["pre-processing: valid input", "action: StatusApi GET /time"],
+    }
+    api.opener.reply("POST", "/agent", 200, answer)
+
+    assert api.run("agent", "What time is it?", "--session-id", "agent-1", "--trace") == 0
+
+    assert api.opener.api_calls[0].body == {"input": "What time is it?", "sessionId": "agent-1", "trace": True}
+    assert capsys.readouterr().out == (
+        "trace: pre-processing: valid input\n"
+        "trace: action: StatusApi GET /time\n"
+        "It is 10:00 UTC.\n"
+        "  [1] s3://docs-bucket/documents/ops.md\n"
+        "session: agent-1\n"
+    )
+
+
+def test_agent_prints_no_trace_unless_asked(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", "/agent", 200, {"answer": "Hi.", "sessionId": "s", "trace": ["step"]})
+
+    assert api.run("agent", "Hi") == 0
+
+    assert api.opener.api_calls[0].body == {"input": "Hi"}
+    assert capsys.readouterr().out == "Hi.\nsession: s\n"
+
+
+@pytest.mark.parametrize(
+    ("flags", "reply", "approve"),
+    [
+        pytest.param(["--yes"], None, True, id="yes"),
+        pytest.param(["--no"], None, False, id="no"),
+        pytest.param([], " Y ", True, id="interactive yes"),
+        pytest.param([], "", False, id="interactive default"),
+    ],
+)
+def test_agent_confirmation_round_trip(
+    api: Api, capsys: pytest.CaptureFixture[str], flags: list[str], reply: str | None, approve: bool
+) -> None:
+    api.opener.reply("POST", "/agent", 200, CONFIRMATION)
+    done = "Ticket T-42 created." if approve else "OK, I did not open a ticket."
+    api.opener.reply("POST", "/agent", 200, {"answer": done, "sessionId": "agent-2"})
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        assert reply is not None
+        return reply
+
+    assert api.run("agent", "Open a ticket: the nightly sync failed", *flags, ask=ask) == 0
+
+    assert prompts == ([] if flags else ["Confirm? [y/N] "])
+    first, follow_up = api.opener.api_calls
+    assert first.body == {"input": "Open a ticket: the nightly sync failed"}
+    assert follow_up.body == {
+        "sessionId": "agent-2",
+        "confirm": {
+            "invocationId": "inv-1",
+            "approve": approve,
+            "actions": [{"actionGroup": "SupportTickets", "function": "create_ticket"}],
+        },
+    }
+    assert capsys.readouterr().out == (
+        "The agent wants to:\n"
+        "  SupportTickets.create_ticket(subject='Nightly sync failed', priority='high')\n"
+        f"{done}\n"
+        "session: agent-2\n"
+    )
+
+
+def test_agent_shows_what_it_said_before_asking(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", "/agent", 200, {**CONFIRMATION, "answer": "I will open this ticket."})
+    api.opener.reply("POST", "/agent", 200, {"answer": "Done.", "sessionId": "agent-2"})
+
+    assert api.run("agent", "Open a ticket", "--yes") == 0
+
+    assert capsys.readouterr().out.startswith("I will open this ticket.\nThe agent wants to:\n")
+
+
+def test_agent_declines_when_stdin_is_closed(api: Api) -> None:
+    api.opener.reply("POST", "/agent", 200, CONFIRMATION)
+    api.opener.reply("POST", "/agent", 200, {"answer": "OK.", "sessionId": "agent-2"})
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    assert api.run("agent", "Open a ticket", ask=closed) == 0
+    assert api.opener.api_calls[1].body["confirm"]["approve"] is False
+
+
+def test_confirm_request_names_every_action() -> None:
+    confirmation = {
+        "invocationId": "inv-9",
+        "actions": [
+            {"actionGroup": "SupportTickets", "function": "close_ticket", "parameters": {"ticketId": "T-1"}},
+            {"actionGroup": "SupportTickets", "function": "create_ticket", "parameters": {}},
+        ],
+    }
+
+    assert confirm_request("s-1", confirmation, approve=False) == {
+        "sessionId": "s-1",
+        "confirm": {
+            "invocationId": "inv-9",
+            "approve": False,
+            "actions": [
+                {"actionGroup": "SupportTickets", "function": "close_ticket"},
+                {"actionGroup": "SupportTickets", "function": "create_ticket"},
+            ],
+        },
+    }
+
+
+# --- --json ---
+
+
+def test_json_prints_the_raw_response_and_works_after_the_subcommand(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.opener.reply("POST", "/chat", 200, CHAT)
+
+    assert api.run("chat", "Hello", "--model", HAIKU, "--json") == 0
+
+    assert json.loads(capsys.readouterr().out) == CHAT
+
+
+def test_json_prints_each_agent_response(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", "/agent", 200, CONFIRMATION)
+    api.opener.reply("POST", "/agent", 200, {"answer": "Done.", "sessionId": "agent-2"})
+
+    assert api.run("--json", "agent", "Open a ticket", "--yes") == 0
+
+    first, second = capsys.readouterr().out.split("\n}\n", 1)
+    assert json.loads(first + "}") == CONFIRMATION
+    assert json.loads(second) == {"answer": "Done.", "sessionId": "agent-2"}
+
+
+# --- smoke ---
+
+
+def script_every_route(opener: FakeOpener) -> None:
+    opener.reply("GET", "/health", 200, {"status": "ok"})
+    opener.reply("GET", "/models", 200, MODELS)
+    opener.reply("POST", "/chat", 200, CHAT)
+    opener.reply("POST", "/compare", 200, {"results": [CHAT, {**CHAT, "model": NOVA}]})
+    opener.reply("POST", "/retrieve", 200, PASSAGES)
+    opener.reply("POST", "/ask", 200, ANSWER)
+    opener.reply("POST", "/agent", 200, {"answer": "The last sync completed.", "sessionId": "smoke-1"})
+
+
+SMOKE_ROUTES = [
+    ("GET", "/health"),
+    ("GET", "/models"),
+    ("POST", "/chat"),
+    ("POST", "/compare"),
+    ("POST", "/retrieve"),
+    ("POST", "/ask"),
+    ("POST", "/agent"),
+]
+
+
+def test_smoke_passes_when_every_route_answers(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    script_every_route(api.opener)
+
+    assert api.run("smoke") == 0
+
+    calls = api.opener.api_calls
+    assert [(call.method, call.path) for call in calls] == SMOKE_ROUTES
+    assert "Authorization" not in calls[0].headers
+    assert all(call.headers["Authorization"] == f"Bearer {TOKEN}" for call in calls[1:])
+    assert len(api.opener.token_requests) == 1
+    assert calls[2].body["model"] == HAIKU
+    assert calls[3].body["models"] == [HAIKU, NOVA]
+    assert "ticket" not in calls[6].body["input"].lower()
+    out, err = capsys.readouterr()
+    *lines, summary = out.splitlines()
+    assert len(lines) == len(SMOKE_ROUTES)
+    for line, (method, path) in zip(lines, SMOKE_ROUTES, strict=True):
+        assert re.fullmatch(rf"PASS  {method} +{path} +200 +\d+ ms", line), line
+    assert summary == "smoke: 7 passed, 0 failed"
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("route", "reply", "problem"),
+    [
+        pytest.param(
+            "/chat",
+            (502, api_error("ModelError", "the model did not answer", "req-7")),
+            r"ModelError: the model did not answer \(request req-7\)",
+            id="error status",
+        ),
+        pytest.param(
+            "/compare",
+            (200, {"results": [CHAT, {"model": NOVA, "error": {"code": "AccessDenied", "message": "no access"}}]}),
+            r"amazon\.nova-lite-v1:0: AccessDenied: no access",
+            id="one model failed",
+        ),
+    ],
+)
+def test_smoke_fails_when_one_route_fails(
+    api: Api, capsys: pytest.CaptureFixture[str], route: str, reply: tuple[int, dict[str, Any]], problem: str
+) -> None:
+    status, answer = reply
+    script_every_route(api.opener)
+    api.opener.answers[("POST", route)].clear()
+    api.opener.reply("POST", route, status, answer)
+
+    assert api.run("smoke") == 1
+
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert len(failed) == 1
+    assert re.fullmatch(rf"FAIL  POST {route} +{status} +\d+ ms  {problem}", failed[0]), failed[0]
+    assert lines[-1] == "smoke: 6 passed, 1 failed"
+    assert [(call.method, call.path) for call in api.opener.api_calls] == SMOKE_ROUTES
+    assert err == ""
+
+
+def test_smoke_does_not_chat_without_models(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("GET", "/health", 200, {"status": "ok"})
+    api.opener.reply("GET", "/models", 500, api_error("InternalError", "boom", "req-1"))
+    for route, answer in [("/retrieve", PASSAGES), ("/ask", ANSWER), ("/agent", ANSWER)]:
+        api.opener.reply("POST", route, 200, answer)
+
+    assert api.run("smoke") == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"FAIL  GET  /models   500 +\d+ ms  InternalError: boom \(request req-1\)", lines[1])
+    assert lines[2:4] == [
+        "FAIL  POST /chat       -        -  not run: GET /models gave no model",
+        "FAIL  POST /compare    -        -  not run: GET /models gave no model",
+    ]
+    assert lines[-1] == "smoke: 4 passed, 3 failed"
+
+
+def test_smoke_skips_compare_with_a_single_model(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("GET", "/health", 200, {"status": "ok"})
+    api.opener.reply("GET", "/models", 200, {"models": MODELS["models"][:1]})
+    for route, answer in [("/chat", CHAT), ("/retrieve", PASSAGES), ("/ask", ANSWER), ("/agent", ANSWER)]:
+        api.opener.reply("POST", route, 200, answer)
+
+    assert api.run("smoke") == 0
+
+    out = capsys.readouterr().out
+    assert "SKIP  POST /compare    -        -  needs two models, GET /models listed one\n" in out
+    assert out.endswith("smoke: 6 passed, 0 failed, 1 skipped\n")
+
+
+def test_smoke_json(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    script_every_route(api.opener)
+
+    assert api.run("smoke", "--json") == 0
+
+    results = json.loads(capsys.readouterr().out)
+    assert [result["route"] for result in results] == [f"{method} {path}" for method, path in SMOKE_ROUTES]
+    assert {(result["result"], result["status"], result["problem"]) for result in results} == {("PASS", 200, "")}
+
+
+# --- errors ---
+
+
+def test_an_api_error_exits_1_with_one_line(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", "/chat", 502, api_error("ModelError", "the model did not\nanswer in time", "req-9"))
+
+    assert api.run("chat", "Hello", "--model", HAIKU) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert_one_line_error(err, "502 ModelError: the model did not answer in time (request req-9)")
+
+
+def test_an_api_gateway_error_uses_the_status_phrase_and_request_id_header(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.opener.reply("GET", "/models", 403, {"message": "Forbidden"}, {"x-amzn-RequestId": "gw-1"})
+
+    assert api.run("models") == 1
+
+    assert_one_line_error(capsys.readouterr().err, "403 Forbidden: Forbidden (request gw-1)")
+
+
+def test_an_answer_that_is_not_json_exits_1(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("GET", "/models", 200, b"<html>hello</html>")
+
+    assert api.run("models") == 1
+
+    assert_one_line_error(
+        capsys.readouterr().err, "200 InvalidResponse: GET /models answered with no JSON: <html>hello</html>"
+    )
+
+
+def test_a_missing_output_exits_2(
+    clients: Api, cloudformation_stub: Stubber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = {key: value for key, value in OUTPUTS.items() if key != "TokenUrl"}
+    cloudformation_stub.add_response("describe_stacks", describe_stacks(outputs), {"StackName": STACK})
+
+    assert clients.run("models") == 2
+
+    assert_one_line_error(
+        capsys.readouterr().err,
+        "stack 'BedrockGenAi-Application' has no output TokenUrl"
+        " (its outputs: ApiUrl, MachineClientId, PeopleClientId, UserPoolId); is the API deployed?",
+    )
+    assert clients.opener.sent == []
+
+
+def test_a_missing_stack_exits_2(
+    clients: Api, cloudformation_stub: Stubber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloudformation_stub.add_client_error(
+        "describe_stacks",
+        "ValidationError",
+        "Stack with id Other does not exist",
+        expected_params={"StackName": "Other"},
+    )
+
+    assert clients.run("--stack-name", "Other", "health") == 2
+
+    assert_one_line_error(
+        capsys.readouterr().err,
+        "stack 'Other' not found in us-east-1 (deploy it with `make deploy`, or pass --stack-name or --region)",
+    )
+
+
+def test_an_api_url_that_is_not_https_exits_2(
+    clients: Api, cloudformation_stub: Stubber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = {**OUTPUTS, "ApiUrl": "http://abc123.execute-api.us-east-1.amazonaws.com/prod/"}
+    cloudformation_stub.add_response("describe_stacks", describe_stacks(outputs), {"StackName": STACK})
+
+    assert clients.run("health") == 2
+
+    assert_one_line_error(
+        capsys.readouterr().err,
+        "output ApiUrl is not an https URL: 'http://abc123.execute-api.us-east-1.amazonaws.com/prod/'",
+    )
+    assert clients.opener.sent == []
+
+
+def test_a_refused_token_request_exits_2(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", TOKEN_URL, 400, {"error": "invalid_client"})
+
+    assert api.run("models") == 2
+
+    assert_one_line_error(capsys.readouterr().err, "the token endpoint refused the machine client: 400 invalid_client")
+    assert api.opener.api_calls == []
+
+
+def test_a_cognito_error_exits_2(stack: Api, cognito_stub: Stubber, capsys: pytest.CaptureFixture[str]) -> None:
+    cognito_stub.add_client_error("describe_user_pool_client", "AccessDeniedException", "not\nallowed")
+
+    assert stack.run("models") == 2
+
+    assert_one_line_error(capsys.readouterr().err, "DescribeUserPoolClient failed: AccessDeniedException: not allowed")
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        pytest.param(
+            urllib.error.URLError(OSError(-2, "Name or service not known")),
+            f"cannot reach {API_URL}health: [Errno -2] Name or service not known",
+            id="connection",
+        ),
+        pytest.param(TimeoutError("timed out"), f"no answer from {API_URL}health within 35 s", id="timeout"),
+        pytest.param(
+            ConnectionResetError(104, "Connection reset by peer"),
+            f"cannot reach {API_URL}health: [Errno 104] Connection reset by peer",
+            id="reset",
+        ),
+    ],
+)
+def test_a_connection_error_exits_2(
+    stack: Api, capsys: pytest.CaptureFixture[str], error: Exception, message: str
+) -> None:
+    stack.opener.fail("GET", "/health", error)
+
+    assert stack.run("health") == 2
+
+    assert_one_line_error(capsys.readouterr().err, message)
+
+
+def test_no_credentials_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    class NoCredentials:
+        def describe_stacks(self, **request: Any) -> dict[str, Any]:
+            raise NoCredentialsError
+
+    assert main(["health"], cloudformation=NoCredentials(), opener=FakeOpener()) == 2
+
+    assert_one_line_error(
+        capsys.readouterr().err,
+        "no AWS credentials found: configure them for the stack's account (AWS_PROFILE, aws sso login...)",
+    )
+
+
+def test_no_region_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+
+    assert main(["health"], opener=FakeOpener()) == 2
+
+    assert_one_line_error(
+        capsys.readouterr().err, "no AWS region configured: pass --region, or set AWS_REGION or a profile's region"
+    )
+
+
+# --- the pure functions, and the program ---
+
+
+def test_fetch_token_and_call_api() -> None:
+    opener = FakeOpener()
+    opener.reply("POST", "/ask", 201, {"answer": "yes"})
+
+    token = fetch_token(opener, TOKEN_URL, "id", "secret")
+    status, answer = call_api("POST", "/ask", {"question": "?"}, token, api_url=API_URL, opener=opener)
+
+    assert (token, status, answer) == (TOKEN, 201, {"answer": "yes"})
+    assert opener.sent[1].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_fetch_token_without_an_access_token_raises() -> None:
+    opener = FakeOpener()
+    opener.reply("POST", TOKEN_URL, 200, {"token_type": "Bearer"})
+
+    with pytest.raises(RunError, match="without an access_token"):
+        fetch_token(opener, TOKEN_URL, "id", "secret")
+
+
+def test_call_api_raises_api_error() -> None:
+    opener = FakeOpener()
+    opener.reply("POST", "/retrieve", 429, api_error("Throttled", "slow down", "r-1"))
+
+    with pytest.raises(ApiError) as raised:
+        call_api("POST", "/retrieve", {"query": "q"}, "t", api_url=API_URL, opener=opener)
+
+    assert (raised.value.status, raised.value.code, raised.value.request_id) == (429, "Throttled", "r-1")
+    assert str(raised.value) == "429 Throttled: slow down (request r-1)"
+
+
+def test_help_is_the_module_docstring(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+
+    out = capsys.readouterr().out
+    usage = " ".join(out.split("\n\n", 1)[0].split())
+    assert usage == "usage: client.py [-h] [--stack-name NAME] [--region REGION] [--json] COMMAND ..."
+    for text in ("make smoke", 'scripts/client.py chat "Hello"', "cognito-idp:DescribeUserPoolClient", "Exit codes:"):
+        assert text in out
+
+
+def test_script_runs_as_a_program(tmp_path: Path) -> None:
+    """`python scripts/client.py` from anywhere: --help works, and bad arguments exit 2 without a traceback."""
+    help_run = subprocess.run(
+        [sys.executable, str(SCRIPT), "agent", "--help"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    error_run = subprocess.run(
+        [sys.executable, str(SCRIPT), "compare", "Hi", "--model", "only-one"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert help_run.returncode == 0
+    assert "--session-id S" in help_run.stdout
+    assert (error_run.returncode, error_run.stdout) == (2, "")
+    assert error_run.stderr.splitlines()[-1] == "client.py: error: compare takes 2 to 4 --model options, got 1"
+    assert "Traceback" not in error_run.stderr
