@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CDK := npx --no-install cdk
 LAMBDAS := $(wildcard lambda/*/)
 
-.PHONY: setup synth test lint deploy diff destroy eval-guardrail ask-agent bench clean
+.PHONY: setup synth test lint deploy diff destroy smoke eval-guardrail ask-agent bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,6 +41,10 @@ diff: setup
 
 destroy: setup
 	$(CDK) destroy --all
+
+# After a deploy: call every API route once (scripts/client.py --help for single calls).
+smoke: setup
+	$(BIN)/python scripts/client.py smoke $(ARGS)
 
 # After a deploy: run tests/guardrail_cases.toml through the deployed guardrail (ARGS="--help" for options).
 eval-guardrail: setup

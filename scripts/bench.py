@@ -71,6 +71,34 @@ def synth_table(runs: int) -> list[str]:
     return lines
 
 
+def import_table(runs: int) -> list[str]:
+    """Cold import of the API handler against a bare `import boto3`, each in a fresh interpreter."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "lambda"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "bench",
+        "POWERTOOLS_METRICS_NAMESPACE": "bench",
+    }
+
+    def seconds(statement: str) -> float:
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", statement], cwd=ROOT, env=env, check=True)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    baseline = seconds("import boto3")
+    handler = seconds("import api.handler")
+    return [
+        f"cold import, median of {runs} runs   wall s   ratio",
+        f"  import boto3                   {baseline:7.3f}",
+        f"  import api.handler             {handler:7.3f}   {handler / baseline:5.2f}x",
+    ]
+
+
 def make_test_seconds() -> float:
     start = time.perf_counter()
     subprocess.run(["make", "test"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -90,6 +118,7 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print("\n".join(synth_table(args.runs)))
+    print("\n".join(import_table(max(args.runs, 5))))
     if not args.skip_tests:
         print(f"make test (set up, warm caches): {make_test_seconds():.1f} s wall")
 

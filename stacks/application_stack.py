@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stacks.config import AppConfig
 from stacks.constructs.agent import Agent
+from stacks.constructs.api import Api
 from stacks.constructs.common import data_removal_policy, log_retention
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -18,7 +19,7 @@ from stacks.constructs.tickets import Tickets
 
 
 class ApplicationStack(cdk.Stack):
-    """The guardrail, the agent and (as it arrives) the API, over the foundation's data."""
+    """The guardrail, the agent and the API, over the foundation's data."""
 
     def __init__(
         self,
@@ -48,8 +49,27 @@ class ApplicationStack(cdk.Stack):
             removal_policy=data_removal_policy(config),
         )
 
+        self.api = Api(
+            self,
+            "Api",
+            config=config.api,
+            guardrail=self.guardrail,
+            agent=self.agent,
+            knowledge_base=knowledge_base,
+            key=key,
+            vpc=network.vpc,
+            subnets=network.workload_subnets,
+            log_retention=log_retention(config),
+            removal_policy=data_removal_policy(config),
+        )
+
         cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id)
         cdk.CfnOutput(self, "GuardrailVersion", value=self.guardrail.guardrail_version)
         cdk.CfnOutput(self, "GuardrailArn", value=self.guardrail.guardrail_arn)
         cdk.CfnOutput(self, "AgentId", value=self.agent.agent_id)
         cdk.CfnOutput(self, "AgentAliasId", value=self.agent.agent_alias_id)
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
+        cdk.CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
+        cdk.CfnOutput(self, "PeopleClientId", value=self.api.people_client.user_pool_client_id)
+        cdk.CfnOutput(self, "MachineClientId", value=self.api.machine_client.user_pool_client_id)
+        cdk.CfnOutput(self, "TokenUrl", value=self.api.token_url)

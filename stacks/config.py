@@ -62,6 +62,8 @@ MAX_TOPIC_EXAMPLES = 5
 MAX_WORDS = 10_000
 # Where an inference profile routes on-demand requests: the deploy region's geography, or global.
 INFERENCE_PROFILES = ("us", "eu", "apac", "global", "none")
+MFA_MODES = ("off", "optional", "required")
+MODEL_ID_PATTERN = r"[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?"
 # Secrets and payment data never pass; contact details are masked, so answers stay useful.
 BLOCKED_PII = (
     "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PASSWORD", "PIN", "CREDIT_DEBIT_CARD_NUMBER", "CREDIT_DEBIT_CARD_CVV",
@@ -75,6 +77,7 @@ _DEFAULTS: dict[str, Any] = {
     "account": None,
     "region": None,
     "removal_policy": "retain",
+    "inference_profile": "us",
     "network": {
         "cidr": "10.0.0.0/16",
         "egress": "none",
@@ -116,13 +119,27 @@ _DEFAULTS: dict[str, Any] = {
     },
     "agent": {
         "model": "anthropic.claude-haiku-4-5-20251001-v1:0",
-        "inference_profile": "us",
         "instruction_file": "prompts/agent_instruction.md",
         "idle_session_ttl_seconds": 600,
         "memory": True,
         "memory_days": 30,
         "memory_max_recent_sessions": 20,
         "pre_processing": True,
+    },
+    "api": {
+        "throttle_rate": 10,
+        "throttle_burst": 20,
+        "waf_rate_limit": 1000,
+        "cors_origins": [],
+        "memory_mb": 512,
+        "reserved_concurrency": 10,
+        "models": [
+            {"model": "anthropic.claude-haiku-4-5-20251001-v1:0", "name": "Claude Haiku 4.5"},
+            {"model": "amazon.nova-pro-v1:0", "name": "Amazon Nova Pro"},
+            {"model": "amazon.nova-lite-v1:0", "name": "Amazon Nova Lite"},
+            {"model": "amazon.nova-micro-v1:0", "name": "Amazon Nova Micro"},
+        ],
+        "generation_model": "anthropic.claude-haiku-4-5-20251001-v1:0",
     },
 }
 
@@ -132,12 +149,14 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "termination_protection": False,
         "network": {"max_azs": 2, "endpoint_azs": 1, "nat_gateways": 1},
         "knowledge_base": {"sample_documents": True, "opensearch_standby_replicas": False},
+        "api": {"waf": False, "mfa": "optional", "deletion_protection": False},
     },
     "prod": {
         "log_retention_days": 365,
         "termination_protection": True,
         "network": {"max_azs": 3, "endpoint_azs": 2, "nat_gateways": 3},
         "knowledge_base": {"sample_documents": False, "opensearch_standby_replicas": True},
+        "api": {"waf": True, "mfa": "required", "deletion_protection": True},
     },
 }
 
@@ -245,12 +264,50 @@ class AgentConfig:
     @property
     def model_identifier(self) -> str:
         """What the agent calls: the inference profile id, or the model id itself."""
-        return self.model if self.inference_profile == "none" else f"{self.inference_profile}.{self.model}"
+        return model_identifier(self.model, self.inference_profile)
+
+
+def model_identifier(model: str, inference_profile: str) -> str:
+    """The id to call a model by: through the inference profile of a geography, or directly."""
+    return model if inference_profile == "none" else f"{inference_profile}.{model}"
 
 
 AGENT_SETTINGS = (
-    "idle_session_ttl_seconds", "inference_profile", "instruction_file", "memory", "memory_days",
-    "memory_max_recent_sessions", "model", "pre_processing",
+    "idle_session_ttl_seconds", "instruction_file", "memory", "memory_days", "memory_max_recent_sessions", "model",
+    "pre_processing",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelChoice:
+    id: str  # what callers pass: the inference profile id, or the model id
+    model: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiConfig:
+    waf: bool
+    waf_rate_limit: int
+    mfa: str
+    deletion_protection: bool
+    throttle_rate: int
+    throttle_burst: int
+    cors_origins: tuple[str, ...]
+    memory_mb: int
+    reserved_concurrency: int
+    inference_profile: str
+    models: tuple[ModelChoice, ...]
+    generation_model: str
+
+    @property
+    def generation_model_identifier(self) -> str:
+        return model_identifier(self.generation_model, self.inference_profile)
+
+
+API_SETTINGS = (
+    "cors_origins", "deletion_protection", "generation_model", "memory_mb", "mfa", "models", "reserved_concurrency",
+    "throttle_burst", "throttle_rate", "waf", "waf_rate_limit",
 )  # fmt: skip
 
 
@@ -261,12 +318,14 @@ class AppConfig:
     account: str | None
     region: str | None
     removal_policy: str
+    inference_profile: str
     log_retention_days: int
     termination_protection: bool
     network: NetworkConfig
     knowledge_base: KnowledgeBaseConfig
     guardrail: GuardrailConfig
     agent: AgentConfig
+    api: ApiConfig
 
     @property
     def retain_data(self) -> bool:
@@ -292,6 +351,8 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
     kb_raw = _section(merged, "knowledge_base", KnowledgeBaseConfig)
     guardrail_raw = _section(merged, "guardrail", GUARDRAIL_SETTINGS)
     agent_raw = _section(merged, "agent", AGENT_SETTINGS)
+    api_raw = _section(merged, "api", API_SETTINGS)
+    profile_geography = _choice("inference_profile", merged["inference_profile"], INFERENCE_PROFILES)
     return AppConfig(
         profile=profile,
         stack_prefix=_pattern(
@@ -305,12 +366,14 @@ def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
             "region", merged["region"], r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region name like eu-west-1"
         ),
         removal_policy=_choice("removal_policy", merged["removal_policy"], REMOVAL_POLICIES),
+        inference_profile=profile_geography,
         log_retention_days=_choice("log_retention_days", merged["log_retention_days"], LOG_RETENTION_DAYS),
         termination_protection=_boolean("termination_protection", merged["termination_protection"]),
         network=_network(network_raw, explicit=settings.get("network", {})),
         knowledge_base=_knowledge_base(kb_raw),
         guardrail=_guardrail(guardrail_raw),
-        agent=_agent(agent_raw),
+        agent=_agent(agent_raw, profile_geography),
+        api=_api(api_raw, profile_geography),
     )
 
 
@@ -415,7 +478,7 @@ def _guardrail(raw: Mapping[str, Any]) -> GuardrailConfig:
     )
 
 
-def _agent(raw: Mapping[str, Any]) -> AgentConfig:
+def _agent(raw: Mapping[str, Any], inference_profile: str) -> AgentConfig:
     key = "agent."
     instruction_key = key + "instruction_file"
     _, instruction = _read(instruction_key, raw["instruction_file"])
@@ -429,7 +492,7 @@ def _agent(raw: Mapping[str, Any]) -> AgentConfig:
             r"[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?",
             "a Bedrock model id like amazon.nova-pro-v1:0",
         ),
-        inference_profile=_choice(key + "inference_profile", raw["inference_profile"], INFERENCE_PROFILES),
+        inference_profile=inference_profile,
         instruction=instruction.strip(),
         idle_session_ttl_seconds=_integer(key + "idle_session_ttl_seconds", raw["idle_session_ttl_seconds"], 60, 3600),
         memory=_boolean(key + "memory", raw["memory"]),
@@ -439,6 +502,51 @@ def _agent(raw: Mapping[str, Any]) -> AgentConfig:
         ),
         pre_processing=_boolean(key + "pre_processing", raw["pre_processing"]),
     )
+
+
+def _api(raw: Mapping[str, Any], inference_profile: str) -> ApiConfig:
+    key = "api."
+    models = _models(key + "models", raw["models"], inference_profile)
+    generation = _pattern(key + "generation_model", raw["generation_model"], MODEL_ID_PATTERN, "a Bedrock model id")
+    if model_identifier(generation, inference_profile) not in {m.id for m in models}:
+        raise _fail(key + "generation_model", generation, "one of the models in api.models")
+    throttle_rate = _integer(key + "throttle_rate", raw["throttle_rate"], 1, 10_000)
+    origins = raw["cors_origins"]
+    if not isinstance(origins, list) or not all(
+        isinstance(o, str) and re.fullmatch(r"https://[a-z0-9.-]+(:[0-9]{1,5})?|http://localhost(:[0-9]{1,5})?", o)
+        for o in origins
+    ):
+        raise _fail(key + "cors_origins", origins, "a list of origins like https://app.example.com (no paths, no *)")
+    return ApiConfig(
+        waf=_boolean(key + "waf", raw["waf"]),
+        waf_rate_limit=_integer(key + "waf_rate_limit", raw["waf_rate_limit"], 10, 2_000_000_000),
+        mfa=_choice(key + "mfa", raw["mfa"], MFA_MODES),
+        deletion_protection=_boolean(key + "deletion_protection", raw["deletion_protection"]),
+        throttle_rate=throttle_rate,
+        throttle_burst=_integer(key + "throttle_burst", raw["throttle_burst"], 1, 5_000),
+        cors_origins=tuple(origins),
+        memory_mb=_integer(key + "memory_mb", raw["memory_mb"], 128, 10_240),
+        reserved_concurrency=_integer(key + "reserved_concurrency", raw["reserved_concurrency"], 1, 1_000),
+        inference_profile=inference_profile,
+        models=models,
+        generation_model=generation,
+    )
+
+
+def _models(key: str, raw: Any, inference_profile: str) -> tuple[ModelChoice, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 10:
+        raise _fail(key, raw, "a list of 1 to 10 objects with model and name")
+    models = []
+    for index, item in enumerate(raw):
+        path = f"{key}[{index}]"
+        section = _require_object(path, item)
+        _reject_unknown(section, ("model", "name"), path=path + ".")
+        model = _pattern(path + ".model", section.get("model"), MODEL_ID_PATTERN, "a Bedrock model id")
+        name = _text(path + ".name", section.get("name"), 60)
+        models.append(ModelChoice(id=model_identifier(model, inference_profile), model=model, name=name))
+    if len({m.id for m in models}) != len(models):
+        raise _fail(key, raw, "a list of distinct models")
+    return tuple(models)
 
 
 def _strengths(key: str, raw: Any) -> FilterStrengths:

@@ -31,7 +31,8 @@ def egress_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
             "data_deletion_policy": "retain",
             "chunking": {"strategy": "hierarchical"},
         },
-        "agent": {"inference_profile": "none", "memory": False, "pre_processing": False},
+        "inference_profile": "none",
+        "agent": {"memory": False, "pre_processing": False},
     }
     overrides = {"genai": json.dumps(settings)}
     return synthesize(tmp_path_factory.mktemp("egress"), overrides)

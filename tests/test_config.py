@@ -92,9 +92,8 @@ def test_overrides_do_not_change_the_context_they_were_read_from() -> None:
 
 
 TOP_LEVEL_KEYS = (
-    "account, agent, guardrail, knowledge_base, log_retention_days, network, profile, region, removal_policy, "
-    "stack_prefix, "
-    "termination_protection"
+    "account, agent, api, guardrail, inference_profile, knowledge_base, log_retention_days, network, profile, "
+    "region, removal_policy, stack_prefix, termination_protection"
 )
 TITAN = "amazon.titan-embed-text-v2:0"
 
@@ -323,10 +322,7 @@ BAD_SETTINGS = [
         {"agent": {"model": "Claude 4"}},
         'agent.model="Claude 4" is not a Bedrock model id like amazon.nova-pro-v1:0',
     ),
-    (
-        {"agent": {"inference_profile": "emea"}},
-        'agent.inference_profile="emea" is not one of: us, eu, apac, global, none',
-    ),
+    ({"inference_profile": "emea"}, 'inference_profile="emea" is not one of: us, eu, apac, global, none'),
     (
         {"agent": {"idle_session_ttl_seconds": 30}},
         "agent.idle_session_ttl_seconds=30 is not an integer from 60 to 3600",
@@ -340,8 +336,42 @@ BAD_SETTINGS = [
     ({"agent": {"pre_processing": None}}, "agent.pre_processing=null is not one of: true, false"),
     (
         {"agent": {"instruction": "Be nice."}},
-        'agent.instruction="Be nice." is not a known setting; known: idle_session_ttl_seconds, inference_profile, '
-        "instruction_file, memory, memory_days, memory_max_recent_sessions, model, pre_processing",
+        'agent.instruction="Be nice." is not a known setting; known: idle_session_ttl_seconds, instruction_file, '
+        "memory, memory_days, memory_max_recent_sessions, model, pre_processing",
+    ),
+    ({"api": {"waf": "on"}}, 'api.waf="on" is not one of: true, false'),
+    ({"api": {"mfa": "sms"}}, 'api.mfa="sms" is not one of: off, optional, required'),
+    ({"api": {"throttle_rate": 0}}, "api.throttle_rate=0 is not an integer from 1 to 10000"),
+    ({"api": {"throttle_burst": 5001}}, "api.throttle_burst=5001 is not an integer from 1 to 5000"),
+    ({"api": {"waf_rate_limit": 5}}, "api.waf_rate_limit=5 is not an integer from 10 to 2000000000"),
+    ({"api": {"memory_mb": 64}}, "api.memory_mb=64 is not an integer from 128 to 10240"),
+    ({"api": {"reserved_concurrency": 0}}, "api.reserved_concurrency=0 is not an integer from 1 to 1000"),
+    ({"api": {"deletion_protection": "no"}}, 'api.deletion_protection="no" is not one of: true, false'),
+    (
+        {"api": {"cors_origins": ["*"]}},
+        'api.cors_origins=["*"] is not a list of origins like https://app.example.com (no paths, no *)',
+    ),
+    (
+        {"api": {"cors_origins": ["https://app.example.com/path"]}},
+        'api.cors_origins=["https://app.example.com/path"] is not a list of origins like https://app.example.com '
+        "(no paths, no *)",
+    ),
+    ({"api": {"models": []}}, "api.models=[] is not a list of 1 to 10 objects with model and name"),
+    (
+        {"api": {"models": [{"model": "GPT", "name": "x"}]}},
+        'api.models[0].model="GPT" is not a Bedrock model id',
+    ),
+    (
+        {"api": {"models": [{"model": "amazon.nova-lite-v1:0", "name": ""}]}},
+        'api.models[0].name="" is not a non-empty string of at most 60 characters',
+    ),
+    (
+        {"api": {"models": [{"model": "amazon.nova-lite-v1:0", "name": "a", "region": "x"}]}},
+        'api.models[0].region="x" is not a known setting; known: model, name',
+    ),
+    (
+        {"api": {"generation_model": "amazon.titan-text-express-v1"}},
+        'api.generation_model="amazon.titan-text-express-v1" is not one of the models in api.models',
     ),
     (
         {"guardrail": {"denied_topics_file": "prompts/missing.toml"}},
@@ -497,6 +527,22 @@ def test_agent_instruction_file_must_hold_a_usable_instruction(tmp_path: Path) -
 
 def test_agent_calls_the_profile_of_its_geography_or_the_model_itself() -> None:
     assert load_config({}).agent.model_identifier == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-    assert parse_settings({"agent": {"inference_profile": "none"}}).agent.model_identifier == (
+    assert parse_settings({"inference_profile": "none"}).agent.model_identifier == (
         "anthropic.claude-haiku-4-5-20251001-v1:0"
     )
+
+
+def test_distinct_models_only() -> None:
+    model = {"model": "amazon.nova-lite-v1:0", "name": "Lite"}
+
+    with pytest.raises(ConfigError, match=r"^api.models=.* is not a list of distinct models$"):
+        parse_settings({"api": {"models": [model, model], "generation_model": "amazon.nova-lite-v1:0"}})
+
+
+def test_api_defaults_follow_the_profile() -> None:
+    dev, prod = load_config({}).api, parse_settings({"profile": "prod"}).api
+
+    assert (dev.waf, dev.mfa, dev.deletion_protection) == (False, "optional", False)
+    assert (prod.waf, prod.mfa, prod.deletion_protection) == (True, "required", True)
+    assert dev.models[0].id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert dev.generation_model_identifier == dev.models[0].id

@@ -16,10 +16,10 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import AgentConfig
-from stacks.constructs.common import acknowledge
 from stacks.constructs.function import LAMBDA_ROOT, VpcFunction
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
+from stacks.constructs.models import grant_invoke_models
 from stacks.constructs.roles import ManagedPolicyRole, service_principal
 from stacks.constructs.tickets import Tickets
 
@@ -89,7 +89,7 @@ class Agent(Construct):
                 source_arn=stack.format_arn(service="bedrock", resource="agent", resource_name="*"),
             ),
         )
-        self._grant_model(config)
+        grant_invoke_models(self.role, [config.model], inference_profile=config.inference_profile)
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="RetrieveFromTheKnowledgeBase",
@@ -192,46 +192,6 @@ class Agent(Construct):
         """Let `grantee` converse with the agent through its alias, and only through it."""
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["bedrock:InvokeAgent"], resource_arns=[self.agent_alias_arn]
-        )
-
-    def _grant_model(self, config: AgentConfig) -> None:
-        stack = cdk.Stack.of(self)
-        actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
-        if config.inference_profile == "none":
-            model = stack.format_arn(
-                service="bedrock", account="", resource="foundation-model", resource_name=config.model
-            )
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(sid="InvokeTheModel", actions=actions, resources=[model])
-            )
-            return
-        profile = stack.format_arn(
-            service="bedrock", resource="inference-profile", resource_name=config.model_identifier
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="InvokeTheInferenceProfile",
-                actions=[*actions, "bedrock:GetInferenceProfile"],
-                resources=[profile],
-            )
-        )
-        # An inference profile routes each request to the model in one of its regions; the model may be
-        # called there only through this profile.
-        routed = f"arn:{stack.partition}:bedrock:*::foundation-model/{config.model}"
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="InvokeTheModelThroughTheProfile",
-                actions=actions,
-                resources=[routed],
-                conditions={"StringLike": {"bedrock:InferenceProfileArn": profile}},
-            )
-        )
-        acknowledge(
-            self.role.policy,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{config.model}]",
-            f"The {config.model_identifier} inference profile routes requests to {config.model} in any region of its "
-            "geography, so the model ARN's region is a wildcard; the statement applies only through this profile "
-            "(condition bedrock:InferenceProfileArn).",
         )
 
 

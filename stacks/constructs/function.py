@@ -45,6 +45,8 @@ class VpcFunction(Construct):
         timeout: cdk.Duration,
         memory_size: int = 256,
         reserved_concurrency: int = 2,
+        layers: list[lambda_.ILayerVersion] | None = None,
+        wildcard_note: str = "",
     ) -> None:
         super().__init__(scope, id_)
         self.role = ManagedPolicyRole(
@@ -89,6 +91,7 @@ class VpcFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             dead_letter_queue=self.dead_letter_queue,
+            layers=layers,
         )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -109,5 +112,6 @@ class VpcFunction(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "Lambda's VPC networking (ec2:CreateNetworkInterface and the other ENI actions, as in the "
             "AWSLambdaVPCAccessExecutionRole managed policy) and X-Ray's PutTraceSegments/PutTelemetryRecords "
-            "support no resource-level permissions: they need Resource *.",
+            "support no resource-level permissions: they need Resource *"
+            + (f"; {wildcard_note}." if wildcard_note else "."),
         )

@@ -1,0 +1,408 @@
+"""The REST API in front of the models, the knowledge base and the agent: Cognito, validation, throttling, WAF."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from stacks.config import ApiConfig
+from stacks.constructs.agent import Agent
+from stacks.constructs.common import acknowledge
+from stacks.constructs.function import LAMBDA_ROOT, VpcFunction
+from stacks.constructs.guardrail import Guardrail
+from stacks.constructs.knowledge_base import KnowledgeBase
+from stacks.constructs.models import grant_invoke_models
+
+# The public Powertools for AWS Lambda (Python) v3 layer; tests run against the same release (3.31.1).
+POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:36"
+SCHEMAS = LAMBDA_ROOT / "api" / "schemas.json"
+INVOKE_SCOPE = "invoke"
+# People sign in with SRP and get access tokens scoped aws.cognito.signin.user.admin; machines get genai/invoke.
+PEOPLE_SCOPE = "aws.cognito.signin.user.admin"
+ERROR_TEMPLATE = (
+    '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString, '
+    '"requestId": "$context.requestId"}}'
+)
+
+
+class Api(Construct):
+    """A regional REST API over one Lambda function; every route but GET /health needs a Cognito token."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: ApiConfig,
+        guardrail: Guardrail,
+        agent: Agent,
+        knowledge_base: KnowledgeBase,
+        key: kms.IKey,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = cdk.Stack.of(self)
+        self._config = config
+        self._users(config, removal_policy)
+
+        generation_model_arn = _model_arn(stack, config.generation_model_identifier, config.inference_profile)
+        self.function = VpcFunction(
+            self,
+            "Function",
+            package="api",
+            description="The API's routes: chat, compare, retrieve, ask, agent, models and health",
+            vpc=vpc,
+            subnets=subnets,
+            key=key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            # Below API Gateway's 29-second integration limit, so a slow model answers 504, not a gateway error.
+            timeout=cdk.Duration.seconds(28),
+            wildcard_note="bedrock:RetrieveAndGenerate has no resource-level permission either",
+            memory_size=config.memory_mb,
+            reserved_concurrency=config.reserved_concurrency,
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self,
+                    "Powertools",
+                    POWERTOOLS_LAYER.format(partition=stack.partition, region=stack.region),
+                )
+            ],
+            environment={
+                "MODELS": json.dumps([{"id": m.id, "name": m.name} for m in config.models]),
+                "GENERATION_MODEL_ARN": generation_model_arn,
+                "GUARDRAIL_ID": guardrail.guardrail_id,
+                "GUARDRAIL_VERSION": guardrail.guardrail_version,
+                "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
+                "AGENT_ID": agent.agent_id,
+                "AGENT_ALIAS_ID": agent.agent_alias_id,
+                "CORS_ORIGINS": ",".join(config.cors_origins),
+                "POWERTOOLS_SERVICE_NAME": "genai-api",
+                "POWERTOOLS_METRICS_NAMESPACE": stack.stack_name,
+            },
+        )
+        self._grant(guardrail, agent, knowledge_base)
+
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="Chat, compare, retrieval, RAG and the agent over Amazon Bedrock",
+            endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.REGIONAL]),
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name="prod",
+                throttling_rate_limit=config.throttle_rate,
+                throttling_burst_limit=config.throttle_burst,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+            default_cors_preflight_options=(
+                apigw.CorsOptions(
+                    allow_origins=list(config.cors_origins),
+                    allow_methods=["GET", "POST", "OPTIONS"],
+                    allow_headers=["Authorization", "Content-Type"],
+                )
+                if config.cors_origins
+                else None
+            ),
+        )
+        # API Gateway writes execution logs to this group by name: created here, it is encrypted and expires.
+        logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=cdk.Fn.join("", ["API-Gateway-Execution-Logs_", self.rest_api.rest_api_id, "/prod"]),
+            encryption_key=key,
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
+            self.rest_api.add_gateway_response(
+                response_type.response_type, type=response_type, templates={"application/json": ERROR_TEMPLATE}
+            )
+        self._routes()
+        self._acknowledge_stage(config)
+        if config.waf:
+            self.web_acl = self._web_acl(config, key, log_retention, removal_policy)
+
+    def _users(self, config: ApiConfig, removal_policy: cdk.RemovalPolicy) -> None:
+        mfa = {"off": cognito.Mfa.OFF, "optional": cognito.Mfa.OPTIONAL, "required": cognito.Mfa.REQUIRED}
+        self.user_pool = cognito.UserPool(
+            self,
+            "Users",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            password_policy=cognito.PasswordPolicy(
+                min_length=14,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_symbols=True,
+                temp_password_validity=cdk.Duration.days(3),
+            ),
+            mfa=mfa[config.mfa],
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False) if config.mfa != "off" else None,
+            deletion_protection=config.deletion_protection,
+            removal_policy=removal_policy,
+        )
+        invoke = cognito.ResourceServerScope(scope_name=INVOKE_SCOPE, scope_description="Call every API route")
+        self.scope_server = self.user_pool.add_resource_server("ResourceServer", identifier="genai", scopes=[invoke])
+        if config.mfa != "required":
+            acknowledge(
+                self.user_pool,
+                "AwsSolutions-COG2",
+                f"MFA is {config.mfa} in this profile (genai.api.mfa) so a first deploy can be tried without an "
+                "authenticator app; the prod profile requires it. Machines use client credentials, not passwords.",
+            )
+        acknowledge(
+            self.user_pool,
+            "AwsSolutions-COG8",
+            "Threat protection needs the Plus feature plan, billed per monthly active user; the Essentials plan, "
+            "MFA, a 14-character password policy and no self sign-up are the defaults, and forks can opt in.",
+        )
+        stack = cdk.Stack.of(self)
+        # Cognito domain prefixes are global per region: the account id makes this one unique.
+        self.domain = self.user_pool.add_domain(
+            "Domain",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=cdk.Fn.join("-", [stack.stack_name.lower(), stack.account])
+            ),
+        )
+        self.people_client = self.user_pool.add_client(
+            "PeopleClient",
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            disable_o_auth=True,
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+            access_token_validity=cdk.Duration.hours(1),
+            id_token_validity=cdk.Duration.hours(1),
+            refresh_token_validity=cdk.Duration.days(30),
+        )
+        self.machine_client = self.user_pool.add_client(
+            "MachineClient",
+            generate_secret=True,
+            auth_flows=cognito.AuthFlow(),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[cognito.OAuthScope.resource_server(self.scope_server, invoke)],
+            ),
+            access_token_validity=cdk.Duration.hours(1),
+        )
+        self.token_url = f"{self.domain.base_url()}/oauth2/token"
+
+    def _grant(self, guardrail: Guardrail, agent: Agent, knowledge_base: KnowledgeBase) -> None:
+        role = self.function.role
+        grant_invoke_models(
+            role, [m.model for m in self._config.models], inference_profile=self._config.inference_profile
+        )
+        guardrail.grant_apply(role)
+        agent.grant_invoke(role)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RetrieveFromTheKnowledgeBase",
+                actions=["bedrock:Retrieve"],
+                resources=[knowledge_base.knowledge_base_arn],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(sid="RetrieveAndGenerate", actions=["bedrock:RetrieveAndGenerate"], resources=["*"])
+        )
+
+    def _routes(self) -> None:
+        stack = cdk.Stack.of(self)
+        schemas: dict[str, Any] = json.loads(SCHEMAS.read_text())
+        integration = apigw.Integration(
+            type=apigw.IntegrationType.AWS_PROXY,
+            integration_http_method="POST",
+            uri=(
+                f"arn:{stack.partition}:apigateway:{stack.region}:lambda:path/2015-03-31/functions/"
+                f"{self.function.function.function_arn}/invocations"
+            ),
+            options=apigw.IntegrationOptions(timeout=cdk.Duration.seconds(29)),
+        )
+        # One permission for the whole API (every stage, method and path), naming its source account too.
+        self.function.function.add_permission(
+            "InvokedByTheApi",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_arn=self.rest_api.arn_for_execute_api(),
+            source_account=stack.account,
+        )
+        authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
+        validator = self.rest_api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        scopes = [f"genai/{INVOKE_SCOPE}", PEOPLE_SCOPE]
+        cognito_auth = apigw.AuthorizationType.COGNITO
+
+        health = self.rest_api.root.add_resource("health").add_method("GET", integration)
+        for finding in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(
+                health,
+                finding,
+                "GET /health is the unauthenticated liveness probe: it calls no model and returns only "
+                '{"status": "ok"}; stage throttling (and WAF in prod) still apply.',
+            )
+        self.rest_api.root.add_resource("models").add_method(
+            "GET", integration, authorizer=authorizer, authorization_type=cognito_auth, authorization_scopes=scopes
+        )
+        for route, schema in schemas.items():
+            model = apigw.CfnModel(
+                self,
+                f"{route.capitalize()}Request",
+                rest_api_id=self.rest_api.rest_api_id,
+                content_type="application/json",
+                description=f"Body of POST /{route}",
+                schema={"$schema": "http://json-schema.org/draft-04/schema#", **schema},
+            )
+            method = self.rest_api.root.add_resource(route).add_method(
+                "POST",
+                integration,
+                request_validator=validator,
+                request_models={
+                    "application/json": apigw.Model.from_model_name(self, f"{route.capitalize()}Model", model.ref)
+                },
+                authorizer=authorizer,
+                authorization_type=cognito_auth,
+                authorization_scopes=scopes,
+            )
+            method.node.add_dependency(model)
+
+    def _acknowledge_stage(self, config: ApiConfig) -> None:
+        stage = self.rest_api.deployment_stage
+        no_cache = (
+            "Responses are generated per user and per request by models: a cache would serve one user's answer to "
+            "another and bills by the hour, so the stage has no cache to encrypt."
+        )
+        for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+            acknowledge(stage, f"{pack}-APIGWCacheEnabledAndEncrypted", no_cache)
+            acknowledge(
+                stage,
+                f"{pack}-APIGWSSLEnabled",
+                "The only backend is a Lambda proxy integration, which API Gateway calls through the Lambda API "
+                "with IAM; a client certificate authenticates HTTP backends only.",
+            )
+        if not config.waf:
+            for finding in ("AwsSolutions-APIG3", "NIST.800.53.R5-APIGWAssociatedWithWAF"):
+                acknowledge(
+                    stage,
+                    finding,
+                    "WAF is off in this profile (genai.api.waf=false) to save its fixed monthly cost; the prod "
+                    "profile turns it on, and Cognito, throttling and request validation still guard every route.",
+                )
+        acknowledge(
+            self.rest_api.node.find_child("CloudWatchRole"),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role (needed for execution logs); this AWS managed policy is the "
+            "one API Gateway documents for it and grants CloudWatch Logs writes only.",
+        )
+
+    def _web_acl(
+        self,
+        config: ApiConfig,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> wafv2.CfnWebACL:
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        def managed(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("GenAiApi"),
+            rules=[
+                managed(0, "AWSManagedRulesAmazonIpReputationList"),
+                managed(1, "AWSManagedRulesCommonRuleSet"),
+                managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RequestsPerIp",
+                    priority=3,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=config.waf_rate_limit, aggregate_key_type="IP"
+                        )
+                    ),
+                    visibility_config=visibility("RequestsPerIp"),
+                ),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=web_acl.attr_arn,
+        )
+        # WAF delivers its logs only to log groups whose names start with aws-waf-logs-.
+        waf_logs = logs.LogGroup(
+            self,
+            "WafLogs",
+            log_group_name=cdk.Fn.join("", ["aws-waf-logs-", cdk.Stack.of(self).stack_name, "-", web_acl.attr_id]),
+            encryption_key=key,
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=web_acl.attr_arn,
+            log_destination_configs=[waf_logs.log_group_arn],
+        )
+        return web_acl
+
+
+def _model_arn(stack: cdk.Stack, identifier: str, inference_profile: str) -> str:
+    if inference_profile == "none":
+        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=identifier)
+    return stack.format_arn(service="bedrock", resource="inference-profile", resource_name=identifier)
