@@ -25,21 +25,39 @@ FAKE_CREDENTIALS = {
 }
 
 
-@pytest.fixture
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials, so that nothing can sign a request to real AWS."""
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
+@pytest.fixture(scope="package")
+def _aws_environment() -> Iterator[None]:
+    """Fake credentials for the whole package, so that nothing can sign a request to real AWS."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("AWS_PROFILE", raising=False)
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        yield
 
 
 @pytest.fixture
-def dynamodb(aws_credentials: None) -> Iterator[Any]:
-    """A moto DynamoDB resource holding the tickets table."""
+def aws_credentials(_aws_environment: None) -> None:
+    """The package's fake credentials (kept as a fixture for tests that build their own clients)."""
+
+
+@pytest.fixture(scope="package")
+def _moto(_aws_environment: None) -> Iterator[Any]:
+    """One moto DynamoDB for the package: starting moto for every test would triple the suite's time."""
     with mock_aws():
-        resource = boto3.resource("dynamodb", region_name=REGION)
-        create_tickets_table(resource)
-        yield resource
+        yield boto3.resource("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def dynamodb(_moto: Any) -> Iterator[Any]:
+    """The moto DynamoDB resource holding an empty tickets table, emptied again after the test."""
+    if TABLE not in [table.name for table in _moto.tables.all()]:
+        create_tickets_table(_moto)
+    yield _moto
+    if TABLE in [table.name for table in _moto.tables.all()]:
+        table = _moto.Table(TABLE)
+        with table.batch_writer() as batch:
+            for item in table.scan(ProjectionExpression="ticket_id")["Items"]:
+                batch.delete_item(Key={"ticket_id": item["ticket_id"]})
 
 
 @pytest.fixture
