@@ -6,19 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.aws import offline_client, stubbed
 
-def offline_client(service: str) -> Any:
-    """A real client with dummy credentials; its Stubber answers every call."""
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - a dummy credential; the Stubber answers every call
-    )
+__all__ = ["Aws", "offline_client"]  # the script tests import these from here
 
 
 @pytest.fixture
@@ -29,9 +22,7 @@ def runtime() -> Any:
 @pytest.fixture
 def runtime_stub(runtime: Any) -> Iterator[Stubber]:
     """Stubs every call of `runtime`; an unexpected call fails, an unmet expectation fails after the test."""
-    with Stubber(runtime) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    yield from stubbed(runtime)
 
 
 @pytest.fixture
@@ -42,9 +33,7 @@ def cloudformation() -> Any:
 @pytest.fixture
 def cloudformation_stub(cloudformation: Any) -> Iterator[Stubber]:
     """Stubs every call of `cloudformation`; an unexpected call fails, an unmet expectation fails after the test."""
-    with Stubber(cloudformation) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    yield from stubbed(cloudformation)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from typing import Any
 
 from agent_tools.schemas import FUNCTIONS
 
+from tests.aws import LambdaContext
+
 REGION = "us-east-1"
 TABLE = "agent-tickets"
 INDEX = "status-created"
@@ -161,10 +163,11 @@ def latest_job() -> dict[str, Any]:
     return {"ingestionJobSummaries": [summary]}
 
 
-@dataclass
-class FakeContext:
-    """The part of the Lambda context the handler reads."""
+@dataclass(frozen=True)
+class FakeContext(LambdaContext):
+    """The agent tools function's Lambda context."""
 
+    function_name: str = "genai-agent-tools"
     aws_request_id: str = REQUEST_ID
 
 

@@ -13,6 +13,8 @@ from agent_tools.tickets import TicketStore
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.aws import offline_client, stubbed
+
 from .agent_tools_fakes import DS_ID, KB_ID, REGION, TABLE, Clock, IdSequence, create_tickets_table
 
 FAKE_CREDENTIALS = {
@@ -84,15 +86,13 @@ def store(table: Any, ids: IdSequence, clock: Clock) -> TicketStore:
 @pytest.fixture
 def bedrock_client(aws_credentials: None) -> Any:
     """A real bedrock-agent client; the Stubber keeps it off the network."""
-    return boto3.client("bedrock-agent", region_name=REGION)
+    return offline_client("bedrock-agent")
 
 
 @pytest.fixture
 def stubber(bedrock_client: Any) -> Iterator[Stubber]:
     """Stubs every call of `bedrock_client`; unexpected calls fail, unmet expectations fail after the test."""
-    with Stubber(bedrock_client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    yield from stubbed(bedrock_client)
 
 
 @pytest.fixture

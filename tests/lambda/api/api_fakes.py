@@ -8,10 +8,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import botocore.session
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
+
+from tests.aws import LambdaContext, offline_client
 
 REGION = "us-east-1"
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
@@ -61,19 +62,11 @@ MAPPED_ERRORS = {
 
 
 @dataclass(frozen=True)
-class FakeContext:
-    """The Lambda context attributes the function and Powertools read."""
+class FakeContext(LambdaContext):
+    """The API function's Lambda context."""
 
-    aws_request_id: str = REQUEST_ID
     function_name: str = "genai-api"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:genai-api"
-    log_group_name: str = "/aws/lambda/genai-api"
-    log_stream_name: str = "2026/01/01/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 28_000
+    aws_request_id: str = REQUEST_ID
 
 
 def rest_event(
@@ -355,7 +348,7 @@ class ParallelRuntime:
 
 def raise_on_call(service: str, operation: str, error: BaseException) -> Any:
     """A real client whose `operation` validates its parameters, then raises `error` instead of sending."""
-    client = boto3.client(service, region_name=REGION)
+    client = offline_client(service)
 
     def fail(**kwargs: Any) -> None:
         raise error

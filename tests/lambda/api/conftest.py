@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+
+from tests.aws import offline_client, stubbed
 
 from .api_fakes import ENVIRONMENT, REGION, FakeAgentRuntime, FakeContext
 
@@ -31,11 +32,6 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return dict(ENVIRONMENT)
 
 
-def offline_client(service: str) -> Any:
-    """A real client with the function's configuration; a Stubber answers its calls."""
-    return boto3.client(service, region_name=REGION)
-
-
 @pytest.fixture
 def runtime(environment: dict[str, str]) -> Any:
     return offline_client("bedrock-runtime")
@@ -44,9 +40,7 @@ def runtime(environment: dict[str, str]) -> Any:
 @pytest.fixture
 def runtime_stub(runtime: Any) -> Iterator[Stubber]:
     """Stubs every call of `runtime`; an unexpected call fails, an unmet expectation fails after the test."""
-    with Stubber(runtime) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    yield from stubbed(runtime)
 
 
 @pytest.fixture
@@ -57,9 +51,7 @@ def agent_runtime(environment: dict[str, str]) -> Any:
 @pytest.fixture
 def agent_runtime_stub(agent_runtime: Any) -> Iterator[Stubber]:
     """Stubs every call of `agent_runtime`; an unexpected call fails, an unmet expectation fails after the test."""
-    with Stubber(agent_runtime) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    yield from stubbed(agent_runtime)
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+
+from tests.aws import offline_client, stubbed
 
 from .ingestion_fakes import DS_ID, KB_ID, FakeUrlOpen, RecordingSleep
 
@@ -17,39 +18,25 @@ from .ingestion_fakes import DS_ID, KB_ID, FakeUrlOpen, RecordingSleep
 @pytest.fixture
 def bedrock_client() -> Any:
     """A real bedrock-agent client; the Stubber keeps it off the network."""
-    return boto3.client(
-        "bedrock-agent",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - a dummy credential; the Stubber answers every call
-    )
+    return offline_client("bedrock-agent")
 
 
 @pytest.fixture
 def stubber(bedrock_client: Any) -> Iterator[Stubber]:
     """Stubs every call of `bedrock_client`; unexpected calls fail, unmet expectations fail after the test."""
-    with Stubber(bedrock_client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    yield from stubbed(bedrock_client)
 
 
 @pytest.fixture
 def s3_client() -> Any:
     """A real s3 client; the Stubber keeps it off the network."""
-    return boto3.client(
-        "s3",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - a dummy credential; the Stubber answers every call
-    )
+    return offline_client("s3")
 
 
 @pytest.fixture
 def s3_stubber(s3_client: Any) -> Iterator[Stubber]:
     """Stubs every call of `s3_client`; a call without an added response raises."""
-    with Stubber(s3_client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    yield from stubbed(s3_client)
 
 
 @pytest.fixture
