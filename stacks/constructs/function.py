@@ -107,6 +107,10 @@ class VpcFunction(Construct):
             )
         )
         self.log_group.grant_write(self.role)
+        # The key decrypts the environment at start-up and encrypts what lands in the dead-letter queue.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
+        )
         acknowledge(
             self.role.policy,
             "AwsSolutions-IAM5[Resource::*]",
