@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import AppConfig
 from stacks.constructs.agent import Agent
 from stacks.constructs.api import Api
-from stacks.constructs.common import data_removal_policy, log_retention
+from stacks.constructs.common import Baseline
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
-from stacks.constructs.network import Network
 from stacks.constructs.tickets import Tickets
 
 
@@ -27,14 +25,13 @@ class ApplicationStack(cdk.Stack):
         id_: str,
         *,
         config: AppConfig,
-        key: kms.IKey,
-        network: Network,
+        baseline: Baseline,
         knowledge_base: KnowledgeBase,
         tickets: Tickets,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
-        self.guardrail = Guardrail(self, "Guardrail", config=config.guardrail, key=key)
+        self.guardrail = Guardrail(self, "Guardrail", config=config.guardrail, key=baseline.key)
         self.agent = Agent(
             self,
             "Agent",
@@ -42,11 +39,7 @@ class ApplicationStack(cdk.Stack):
             knowledge_base=knowledge_base,
             guardrail=self.guardrail,
             tickets=tickets,
-            key=key,
-            vpc=network.vpc,
-            subnets=network.workload_subnets,
-            log_retention=log_retention(config),
-            removal_policy=data_removal_policy(config),
+            baseline=baseline,
         )
 
         self.api = Api(
@@ -56,11 +49,7 @@ class ApplicationStack(cdk.Stack):
             guardrail=self.guardrail,
             agent=self.agent,
             knowledge_base=knowledge_base,
-            key=key,
-            vpc=network.vpc,
-            subnets=network.workload_subnets,
-            log_retention=log_retention(config),
-            removal_policy=data_removal_policy(config),
+            baseline=baseline,
         )
 
         cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id)

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from stacks.config import AppConfig
 from stacks.constructs.alerts import Alerts
-from stacks.constructs.common import data_removal_policy, log_retention
+from stacks.constructs.common import Baseline, data_removal_policy, log_retention
 from stacks.constructs.documents import Documents
 from stacks.constructs.encryption import Encryption
 from stacks.constructs.ingestion import IngestionPipeline
@@ -35,6 +35,13 @@ class FoundationStack(cdk.Stack):
             self,
             "Network",
             config=config.network,
+            key=key,
+            log_retention=retention,
+            removal_policy=removal_policy,
+        )
+        self.baseline = Baseline(
+            vpc=self.network.vpc,
+            subnets=self.network.workload_subnets,
             key=key,
             log_retention=retention,
             removal_policy=removal_policy,
@@ -65,11 +72,7 @@ class FoundationStack(cdk.Stack):
             config=config.knowledge_base,
             documents=self.documents,
             knowledge_base=self.knowledge_base,
-            vpc=self.network.vpc,
-            subnets=self.network.workload_subnets,
-            key=key,
-            log_retention=retention,
-            removal_policy=removal_policy,
+            baseline=self.baseline,
             alerts=self.alerts,
         )
 

@@ -9,13 +9,11 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import AgentConfig
+from stacks.constructs.common import Baseline
 from stacks.constructs.function import LAMBDA_ROOT, VpcFunction
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -42,14 +40,11 @@ class Agent(Construct):
         knowledge_base: KnowledgeBase,
         guardrail: Guardrail,
         tickets: Tickets,
-        key: kms.IKey,
-        vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection,
-        log_retention: logs.RetentionDays,
-        removal_policy: cdk.RemovalPolicy,
+        baseline: Baseline,
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
+        key = baseline.key
         functions = json.loads((TOOLS / "functions.json").read_text())
         openapi = (TOOLS / "openapi.json").read_text()
 
@@ -58,11 +53,7 @@ class Agent(Construct):
             "Tools",
             package="agent_tools",
             description="The agent's tools: support tickets, the current time and the knowledge base's sync status",
-            vpc=vpc,
-            subnets=subnets,
-            key=key,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            baseline=baseline,
             environment={
                 "TICKETS_TABLE": tickets.table.table_name,
                 "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,

@@ -8,7 +8,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -18,7 +17,7 @@ from constructs import Construct
 
 from stacks.config import ApiConfig
 from stacks.constructs.agent import Agent
-from stacks.constructs.common import acknowledge
+from stacks.constructs.common import Baseline, acknowledge
 from stacks.constructs.function import LAMBDA_ROOT, VpcFunction
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -48,14 +47,11 @@ class Api(Construct):
         guardrail: Guardrail,
         agent: Agent,
         knowledge_base: KnowledgeBase,
-        key: kms.IKey,
-        vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection,
-        log_retention: logs.RetentionDays,
-        removal_policy: cdk.RemovalPolicy,
+        baseline: Baseline,
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
+        key, log_retention, removal_policy = baseline.key, baseline.log_retention, baseline.removal_policy
         self._config = config
         self._users(config, removal_policy)
 
@@ -65,11 +61,7 @@ class Api(Construct):
             "Function",
             package="api",
             description="The API's routes: chat, compare, retrieve, ask, agent, models and health",
-            vpc=vpc,
-            subnets=subnets,
-            key=key,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            baseline=baseline,
             # Below API Gateway's 29-second integration limit, so a slow model answers 504, not a gateway error.
             timeout=cdk.Duration.seconds(28),
             wildcard_note="bedrock:RetrieveAndGenerate has no resource-level permission either",

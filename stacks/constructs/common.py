@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -36,6 +38,17 @@ RETENTION = {
     3288: logs.RetentionDays.NINE_YEARS,
     3653: logs.RetentionDays.TEN_YEARS,
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Baseline:
+    """What every workload builds on: the private subnets, the project key, log retention, removal policy."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    key: kms.IKey
+    log_retention: logs.RetentionDays
+    removal_policy: cdk.RemovalPolicy
 
 
 def log_retention(config: AppConfig) -> logs.RetentionDays:

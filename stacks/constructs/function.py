@@ -8,12 +8,11 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.constructs.common import acknowledge, dead_letter_queue
+from stacks.constructs.common import Baseline, acknowledge, dead_letter_queue
 from stacks.constructs.roles import ManagedPolicyRole
 
 LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
@@ -36,11 +35,7 @@ class VpcFunction(Construct):
         *,
         package: str,
         description: str,
-        vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection,
-        key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal_policy: cdk.RemovalPolicy,
+        baseline: Baseline,
         environment: Mapping[str, str],
         timeout: cdk.Duration,
         memory_size: int = 256,
@@ -49,6 +44,7 @@ class VpcFunction(Construct):
         wildcard_note: str = "",
     ) -> None:
         super().__init__(scope, id_)
+        vpc, key = baseline.vpc, baseline.key
         self.role = ManagedPolicyRole(
             self,
             "Role",
@@ -56,7 +52,7 @@ class VpcFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
         self.log_group = logs.LogGroup(
-            self, "Logs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
+            self, "Logs", encryption_key=key, retention=baseline.log_retention, removal_policy=baseline.removal_policy
         )
         self.security_group = ec2.SecurityGroup(
             self,
@@ -85,7 +81,7 @@ class VpcFunction(Construct):
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrency,
             vpc=vpc,
-            vpc_subnets=subnets,
+            vpc_subnets=baseline.subnets,
             security_groups=[self.security_group],
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,

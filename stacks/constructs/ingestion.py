@@ -9,19 +9,17 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import KnowledgeBaseConfig
 from stacks.constructs.alerts import Alerts
-from stacks.constructs.common import acknowledge, dead_letter_queue, logical_id
+from stacks.constructs.common import Baseline, acknowledge, dead_letter_queue, logical_id
 from stacks.constructs.documents import Documents
 from stacks.constructs.function import VpcFunction
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -40,14 +38,11 @@ class IngestionPipeline(Construct):
         config: KnowledgeBaseConfig,
         documents: Documents,
         knowledge_base: KnowledgeBase,
-        vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection,
-        key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal_policy: cdk.RemovalPolicy,
+        baseline: Baseline,
         alerts: Alerts,
     ) -> None:
         super().__init__(scope, id_)
+        key = baseline.key
         self.dead_letter_queue = dead_letter_queue(
             self, "DeadLetterQueue", key=key, holds="the ingestion queue and of the EventBridge rule (the alarm below)"
         )
@@ -85,11 +80,7 @@ class IngestionPipeline(Construct):
             "Function",
             package="ingestion",
             description="Starts a knowledge base ingestion job for a batch of document changes",
-            vpc=vpc,
-            subnets=subnets,
-            key=key,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            baseline=baseline,
             environment={
                 "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
                 "DATA_SOURCE_ID": knowledge_base.data_source_id,

@@ -92,7 +92,7 @@ def test_every_reference_resolves() -> None:
         resolve(reference)
 
 
-def test_the_server_is_a_placeholder_with_defaults() -> None:
+def test_the_server_url_has_variables_with_defaults() -> None:
     (server,) = DOCUMENT["servers"]
 
     assert server["url"] == "https://{apiId}.execute-api.{region}.amazonaws.com/prod"
