@@ -20,7 +20,7 @@ from stacks.constructs.vector_store import vector_store
 
 
 class FoundationStack(cdk.Stack):
-    """Network, keys and the knowledge base's data: deployed rarely, retained on destroy."""
+    """Network, key and data (documents, vectors, knowledge base, tickets): deployed rarely, retained on destroy."""
 
     def __init__(self, scope: Construct, id_: str, *, config: AppConfig, **kwargs: Any) -> None:
         super().__init__(scope, id_, **kwargs)
