@@ -300,10 +300,6 @@ class ApiConfig:
     models: tuple[ModelChoice, ...]
     generation_model: str
 
-    @property
-    def generation_model_identifier(self) -> str:
-        return model_identifier(self.generation_model, self.inference_profile)
-
 
 API_SETTINGS = (
     "cors_origins", "deletion_protection", "generation_model", "memory_mb", "mfa", "models", "reserved_concurrency",

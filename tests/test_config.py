@@ -545,4 +545,4 @@ def test_api_defaults_follow_the_profile() -> None:
     assert (dev.waf, dev.mfa, dev.deletion_protection) == (False, "optional", False)
     assert (prod.waf, prod.mfa, prod.deletion_protection) == (True, "required", True)
     assert dev.models[0].id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-    assert dev.generation_model_identifier == dev.models[0].id
+    assert dev.generation_model == dev.models[0].model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict
 from typing import Any
@@ -13,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import AgentConfig
-from stacks.constructs.common import Baseline
+from stacks.constructs.common import Baseline, digest
 from stacks.constructs.function import LAMBDA_ROOT, VpcFunction
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -213,4 +212,4 @@ def revision(config: AgentConfig, functions: dict[str, Any], openapi: str, guard
         "guardrail": guardrail,
         "kb": kb_use,
     }
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    return digest(settings)

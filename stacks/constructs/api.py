@@ -21,7 +21,7 @@ from stacks.constructs.common import Baseline, acknowledge
 from stacks.constructs.function import LAMBDA_ROOT, VpcFunction
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
-from stacks.constructs.models import grant_invoke_models
+from stacks.constructs.models import grant_invoke_models, model_arn
 
 # The public Powertools for AWS Lambda (Python) v3 layer; tests run against the same release (3.31.1).
 POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:36"
@@ -55,7 +55,7 @@ class Api(Construct):
         self._config = config
         self._users(config, removal_policy)
 
-        generation_model_arn = _model_arn(stack, config.generation_model_identifier, config.inference_profile)
+        generation_model_arn = model_arn(self, config.generation_model, inference_profile=config.inference_profile)
         self.function = VpcFunction(
             self,
             "Function",
@@ -392,9 +392,3 @@ class Api(Construct):
             log_destination_configs=[waf_logs.log_group_arn],
         )
         return web_acl
-
-
-def _model_arn(stack: cdk.Stack, identifier: str, inference_profile: str) -> str:
-    if inference_profile == "none":
-        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=identifier)
-    return stack.format_arn(service="bedrock", resource="inference-profile", resource_name=identifier)

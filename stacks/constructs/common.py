@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -90,3 +92,8 @@ def dead_letter_queue(scope: Construct, id_: str, *, key: kms.IKey, holds: str) 
         "not moved on to a further queue.",
     )
     return queue
+
+
+def digest(settings: Any, length: int = 10) -> str:
+    """A short, stable digest of JSON-able settings: it changes exactly when they do."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:length]

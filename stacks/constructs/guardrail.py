@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict
 
 import aws_cdk as cdk
@@ -13,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import GuardrailConfig
+from stacks.constructs.common import digest
 
 CfnGuardrail = bedrock.CfnGuardrail
 
@@ -140,4 +139,4 @@ def sensitive_information(config: GuardrailConfig) -> CfnGuardrail.SensitiveInfo
 
 def revision(config: GuardrailConfig) -> str:
     """A short digest of everything the guardrail enforces."""
-    return hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:10]
+    return digest(asdict(config))

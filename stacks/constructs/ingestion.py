@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict
 from typing import Any
 
@@ -19,7 +17,7 @@ from constructs import Construct
 
 from stacks.config import KnowledgeBaseConfig
 from stacks.constructs.alerts import Alerts
-from stacks.constructs.common import Baseline, acknowledge, dead_letter_queue, logical_id
+from stacks.constructs.common import Baseline, acknowledge, dead_letter_queue, digest, logical_id
 from stacks.constructs.documents import Documents
 from stacks.constructs.function import VpcFunction
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -177,4 +175,4 @@ class IngestionPipeline(Construct):
 
 def _revision(config: KnowledgeBaseConfig) -> str:
     settings = {"chunking": asdict(config.chunking), "model": config.embedding_model}
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    return digest(settings, 16)

@@ -13,6 +13,7 @@ from constructs import Construct
 from stacks.config import ChunkingConfig, KnowledgeBaseConfig
 from stacks.constructs.common import acknowledge, logical_id
 from stacks.constructs.documents import Documents
+from stacks.constructs.models import model_arn
 from stacks.constructs.roles import ManagedPolicyRole, service_principal
 from stacks.constructs.vector_store import VectorStore
 
@@ -32,9 +33,7 @@ class KnowledgeBase(Construct):
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
-        self.embedding_model_arn = stack.format_arn(
-            service="bedrock", account="", resource="foundation-model", resource_name=config.embedding_model
-        )
+        self.embedding_model_arn = model_arn(self, config.embedding_model, inference_profile="none")
         self.role = ManagedPolicyRole(
             self,
             "Role",

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 from stacks.config import model_identifier
 from stacks.constructs.common import acknowledge
@@ -14,16 +15,26 @@ from stacks.constructs.roles import ManagedPolicyRole
 INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 
+def model_arn(scope: Construct, model: str, *, inference_profile: str) -> str:
+    """What to call `model` by: its inference profile in this account, or the model in this region."""
+    stack = cdk.Stack.of(scope)
+    if inference_profile == "none":
+        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
+    return stack.format_arn(
+        service="bedrock", resource="inference-profile", resource_name=model_identifier(model, inference_profile)
+    )
+
+
 def grant_invoke_models(role: ManagedPolicyRole, models: Iterable[str], *, inference_profile: str) -> None:
     """Let `role` call each model: in this region, or through its profile and, from there, in its regions."""
     stack = cdk.Stack.of(role)
     for model in models:
-        identifier = model_identifier(model, inference_profile)
+        arn = model_arn(role, model, inference_profile=inference_profile)
         if inference_profile == "none":
-            arn = stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
             role.add_to_principal_policy(iam.PolicyStatement(actions=INVOKE, resources=[arn]))
             continue
-        profile = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=identifier)
+        profile = arn
+        identifier = model_identifier(model, inference_profile)
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=[*INVOKE, "bedrock:GetInferenceProfile"], resources=[profile])
         )
