@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agent_tools.aws_errors import error_code, error_message
 from agent_tools.logs import structured
 from agent_tools.responses import api_response, failure_text
 from agent_tools.schemas import OPERATIONS
 from agent_tools.validation import InvalidParameterError, show, validate_parameters
+from common.aws_errors import error_code, error_message
 
 logger = logging.getLogger(__name__)
 

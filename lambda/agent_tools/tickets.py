@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from agent_tools.aws_errors import error_code
 from agent_tools.logs import structured
+from common.aws_errors import error_code
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 from api.config import Settings
 from api.errors import BEDROCK_ERRORS, Target, bad_request, from_bedrock
 from api.reply import Reply
-from api.validation import show
+from common.schema import show
 
 INTERVENED = "guardrail_intervened"
 MAX_ASSESSMENTS = 20

@@ -8,6 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 from urllib3.exceptions import ReadTimeoutError as StreamReadTimeoutError
 
+from common.aws_errors import error_code, error_message
+
 MAX_MESSAGE_LENGTH = 500
 RETRY_AFTER_SECONDS = "5"
 
@@ -63,16 +65,6 @@ class Target:
 
     resource: str
     access: str
-
-
-def error_code(error: ClientError) -> str:
-    """The error code; an event stream names it after its event (`throttlingException`), so it is capitalized."""
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    return code[:1].upper() + code[1:]
-
-
-def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))
 
 
 # The status and API code of each Bedrock error code with a status of its own; the message says what to do.

@@ -23,8 +23,9 @@ from api.config import from_environ
 from api.errors import ApiError, bad_request, internal_error
 from api.errors import response as error_response
 from api.reply import Reply
+from api.schemas import load_schemas
 from api.tracing import create_tracer
-from api.validation import SchemaViolation, load_schemas, show, validate
+from common.schema import SchemaViolation, show, validate
 
 logger = Logger()
 tracer = create_tracer()

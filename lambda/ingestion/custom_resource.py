@@ -8,9 +8,10 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from common.aws_errors import error_code, error_message
 from ingestion.jobs import BedrockAgentClient, Outcome, client_token, sync_data_source
 from ingestion.logs import structured
-from ingestion.retry import Sleep, error_code, error_message
+from ingestion.retry import Sleep
 from ingestion.samples import PROPERTY as SAMPLES_PROPERTY
 from ingestion.samples import S3Client, copy_samples, parse_sample_documents
 

@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common.aws_errors import error_code, error_message
 from ingestion.logs import structured
-from ingestion.retry import THROTTLING_CODES, Sleep, call_with_backoff, error_code, error_message
+from ingestion.retry import THROTTLING_CODES, Sleep, call_with_backoff
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
+from common.aws_errors import error_code
 from ingestion.logs import structured
 
 logger = logging.getLogger(__name__)
@@ -21,16 +22,6 @@ MAX_DELAY = 8.0
 Sleep = Callable[[float], None]
 
 _random = random.SystemRandom()
-
-
-def error_code(error: ClientError) -> str:
-    """The AWS error code of a ClientError."""
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def error_message(error: ClientError) -> str:
-    """The AWS error message of a ClientError."""
-    return str(error.response.get("Error", {}).get("Message", ""))
 
 
 def backoff_delay(retry: int, jitter: float, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:

@@ -19,9 +19,12 @@ LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
+SHARED_PACKAGE = "common"
+
+
 def function_code(package: str) -> lambda_.Code:
-    """The `lambda/<package>` package as a plain asset, without its siblings or bytecode caches."""
-    siblings = sorted(path.name for path in LAMBDA_ROOT.iterdir() if path.name != package)
+    """The `lambda/<package>` package and the shared `lambda/common` as a plain asset, without bytecode caches."""
+    siblings = sorted(path.name for path in LAMBDA_ROOT.iterdir() if path.name not in (package, SHARED_PACKAGE))
     return lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=[*siblings, "**/__pycache__", "**/*.pyc"])
 
 

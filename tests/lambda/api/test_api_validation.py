@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api.validation import SCHEMAS_FILE, SchemaViolation, check_schema, load_schemas, validate
+from api.schemas import SCHEMAS_FILE, load_schemas
+
+from common.schema import SchemaViolation, check_schema, validate
 
 SCHEMAS = load_schemas()
 # The one free-form object: a Bedrock metadata filter, which Bedrock validates.

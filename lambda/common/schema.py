@@ -1,17 +1,15 @@
-"""Check request bodies against lambda/api/schemas.json, the schemas API Gateway validates with too.
+"""A small JSON Schema (draft-04) validator for the schemas this project writes: request bodies and tool inputs.
 
-A small JSON Schema (draft-04) validator that supports exactly the keywords the schemas use, so a keyword
-added to schemas.json without support here fails the schema check instead of being ignored silently.
+It supports exactly the keywords those schemas use, so a keyword added to a schema without support here fails
+`check_schema` instead of being ignored silently.
 """
 
 import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any, TypeGuard
 
-SCHEMAS_FILE = Path(__file__).with_name("schemas.json")
 KEYWORDS = frozenset(
     {
         "type",
@@ -166,11 +164,3 @@ def check_schema(schema: Mapping[str, Any], path: str = "") -> None:
         check_schema(subschema, f"{path}.properties.{name}")
     if "items" in schema:
         check_schema(schema["items"], f"{path}.items")
-
-
-def load_schemas(path: Path = SCHEMAS_FILE) -> dict[str, dict[str, Any]]:
-    """The request schema of every POST route, checked."""
-    schemas: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    for name, schema in schemas.items():
-        check_schema(schema, name)
-    return schemas
