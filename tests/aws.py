@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.stub import Stubber
 
 REGION = "us-east-1"
 
 
-def offline_client(service: str) -> Any:
+def offline_client(service: str, config: Config | None = None) -> Any:
     """A real client in REGION with dummy credentials; a Stubber answers its calls, nothing reaches AWS."""
     return boto3.client(
         service,
+        config=config,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - a dummy credential; the Stubber answers every call

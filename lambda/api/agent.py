@@ -1,176 +1,336 @@
-"""POST /agent: a turn with the Bedrock agent (its guardrail is attached server-side), read from its event stream."""
+"""POST /agent: a turn with the AgentCore harness, in a session bound to the caller, with the caller's own tools.
 
-import uuid
-from collections.abc import Iterable, Mapping
+The harness runs the model, its memory and the gateway's tools. When the model calls an inline tool it hands
+the call back: reads run here at once, as the verified caller; a call that changes state is returned to the
+client for confirmation, and runs only when the client sends back the exact action with `approve: true`.
+The guardrail checks the user's message before the turn and the answer after it.
+"""
+
+import base64
+import binascii
+import hmac
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from api import guardrail
 from api.config import Settings
-from api.errors import BEDROCK_ERRORS, Target, bad_request, from_bedrock, one_line
+from api.errors import BEDROCK_ERRORS, ApiError, Target, bad_request, from_bedrock, one_line
+from api.identity import Caller
 from api.reply import Reply
-from api.retrieval import citations
+from api.sessions import AGENT, SessionBinder
+from api.toolbox import Toolbox, ToolResult
+from api.tools import Invocation, ToolUse
 
+CONFIRM = "confirm"
+# Reads resume the harness at once; a turn that keeps calling tools stops after this many hand-offs.
+MAX_HANDOFFS = 5
 MAX_TRACE_STEPS = 50
 TRACE_STEP_LENGTH = 200
-# The error events of InvokeAgent's stream; botocore raises most of them itself while the stream is read.
-ERROR_EVENTS = (
-    "accessDeniedException",
-    "badGatewayException",
-    "conflictException",
-    "dependencyFailedException",
-    "internalServerException",
-    "modelNotReadyException",
-    "resourceNotFoundException",
-    "serviceQuotaExceededException",
-    "throttlingException",
-    "validationException",
-)
-
-
-def agent_request(settings: Settings, body: Mapping[str, Any], session_id: str) -> dict[str, Any]:
-    """The InvokeAgent request: a message, or the user's answer to a confirmation for every pending function."""
-    if ("input" in body) == ("confirm" in body):
-        raise bad_request("body: send exactly one of input (a message) and confirm (an answer to a confirmation).")
-    if "confirm" in body and "sessionId" not in body:
-        raise bad_request("sessionId: is required with confirm; send the sessionId of the answer that asked.")
-    request: dict[str, Any] = {
-        "agentId": settings.get("AGENT_ID"),
-        "agentAliasId": settings.get("AGENT_ALIAS_ID"),
-        "sessionId": session_id,
-        "enableTrace": bool(body.get("trace", False)),
-    }
-    if "input" in body:
-        request["inputText"] = body["input"]
-        return request
-    confirm = body["confirm"]
-    state = "CONFIRM" if confirm["approve"] else "DENY"
-    results = [
-        {"functionResult": {"actionGroup": a["actionGroup"], "function": a["function"], "confirmationState": state}}
-        for a in confirm["actions"]
-    ]
-    request["sessionState"] = {"invocationId": confirm["invocationId"], "returnControlInvocationResults": results}
-    return request
-
-
-def confirmation(control: Mapping[str, Any]) -> dict[str, Any]:
-    """What the agent asks the user to confirm: the function calls it wants to make, with their parameters."""
-    actions = []
-    for invocation in control.get("invocationInputs", []):
-        function = invocation.get("functionInvocationInput")
-        if not isinstance(function, dict):
-            continue
-        parameters = {p.get("name", ""): p.get("value", "") for p in function.get("parameters", [])}
-        actions.append(
-            {
-                "actionGroup": function.get("actionGroup", ""),
-                "function": function.get("function", ""),
-                "parameters": parameters,
-            }
-        )
-    return {"invocationId": control.get("invocationId", ""), "actions": actions}
-
-
-def _orchestration_steps(step: Mapping[str, Any]) -> list[str]:
-    lines: list[str] = []
-    rationale = step.get("rationale", {}).get("text")
-    if rationale:
-        lines.append(f"rationale: {rationale}")
-    invocation = step.get("invocationInput", {})
-    action = invocation.get("actionGroupInvocationInput")
-    if action:
-        operation = action.get("function") or f"{action.get('verb', '')} {action.get('apiPath', '')}".strip()
-        lines.append(f"action: {action.get('actionGroupName', '?')}.{operation}")
-    lookup = invocation.get("knowledgeBaseLookupInput")
-    if lookup:
-        lines.append(f"knowledge base lookup: {lookup.get('text', '')}")
-    observation = step.get("observation", {})
-    if observation.get("type"):
-        lines.append(f"observation: {observation['type']}")
-    return lines
-
-
-def trace_steps(event: Mapping[str, Any]) -> tuple[list[str], int]:
-    """One-line summaries of a trace event, and 1 if it is a guardrail intervention."""
-    part = event.get("trace", {})
-    lines: list[str] = []
-    interventions = 0
-    guardrail = part.get("guardrailTrace")
-    if guardrail:
-        lines.append(f"guardrail: {guardrail.get('action', '?')}")
-        interventions = int(guardrail.get("action") == "INTERVENED")
-    pre = part.get("preProcessingTrace", {}).get("modelInvocationOutput", {}).get("parsedResponse")
-    if pre:
-        lines.append(f"pre-processing: input {'accepted' if pre.get('isValid') else 'rejected'}")
-    orchestration = part.get("orchestrationTrace")
-    if orchestration:
-        lines.extend(_orchestration_steps(orchestration))
-    if part.get("postProcessingTrace", {}).get("modelInvocationOutput"):
-        lines.append("post-processing: done")
-    failure = part.get("failureTrace")
-    if failure:
-        lines.append(f"failure: {failure.get('failureReason', '?')}")
-    return [one_line(line, TRACE_STEP_LENGTH) for line in lines], interventions
+# Stop reasons of a turn the guardrail ended (the harness's, and Converse's own name for it).
+GUARDRAIL_STOPS = frozenset({"guardrail_intervened", "content_filtered"})
+SEARCH_TOOL = "search_documents"
 
 
 @dataclass
-class Completion:
-    """What one InvokeAgent call streamed back."""
+class Turn:
+    """What one InvokeHarness stream said: the assistant's text, the tool call it ends on, sources, usage."""
 
-    answer: bytes = b""
-    citations: list[dict[str, Any]] = field(default_factory=list)
-    confirmation: dict[str, Any] | None = None
+    messages: list[str] = field(default_factory=list)
+    stop_reason: str = ""
+    pending: ToolUse | None = None
+    sources: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
     trace: list[str] = field(default_factory=list)
-    interventions: int = 0
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(message for message in self.messages if message.strip())
 
 
-def read_completion(events: Iterable[Mapping[str, Any]]) -> Completion:
-    """Assemble the streamed events; an error event raises like the ClientError it stands for."""
-    completion = Completion()
+@dataclass
+class _Block:
+    kind: str
+    tool_use_id: str = ""
+    name: str = ""
+    parts: list[str] = field(default_factory=list)
+
+
+def _tool_sources(name: str, parts: Iterable[str]) -> list[str]:
+    """The documents a knowledge-base search returned (results of the gateway's search tool)."""
+    if not name.endswith(SEARCH_TOOL):
+        return []
+    sources: list[str] = []
+    for part in parts:
+        try:
+            document = json.loads(part)
+        except ValueError:
+            continue
+        results = document.get("results") if isinstance(document, dict) else None
+        for result in results if isinstance(results, list) else []:
+            source = result.get("source") if isinstance(result, dict) else None
+            if isinstance(source, str) and source:
+                sources.append(source)
+    return sources
+
+
+def _delta_parts(delta: Mapping[str, Any]) -> list[str]:
+    parts: list[str] = []
+    for item in delta.get("toolResult") or []:
+        if isinstance(item.get("text"), str):
+            parts.append(item["text"])
+        elif "json" in item:
+            parts.append(json.dumps(item["json"]))
+    return parts
+
+
+class TurnReader:
+    """Reads a harness stream one event at a time; `feed` returns the text an event adds to the answer."""
+
+    def __init__(self) -> None:
+        self.turn = Turn()
+        self._blocks: dict[int, _Block] = {}
+        self._names: dict[str, str] = {}
+        self._last_tool: _Block | None = None
+        self._handlers = {
+            "messageStart": self._message_start,
+            "contentBlockStart": self._block_start,
+            "contentBlockDelta": self._block_delta,
+            "contentBlockStop": self._block_stop,
+            "messageStop": self._message_stop,
+            "metadata": self._metadata,
+            "hookEvent": self._hook,
+        }
+
+    def feed(self, event: Mapping[str, Any]) -> str:
+        for kind, handle in self._handlers.items():
+            if kind in event:
+                return handle(event[kind]) or ""
+        return ""
+
+    def finish(self) -> Turn:
+        turn = self.turn
+        if turn.stop_reason == "tool_use" and self._last_tool is not None:
+            tool = self._last_tool
+            turn.pending = ToolUse(tool.tool_use_id, tool.name, _tool_input(tool.parts))
+        turn.trace = [one_line(step, TRACE_STEP_LENGTH) for step in turn.trace[:MAX_TRACE_STEPS]]
+        return turn
+
+    def _message_start(self, _: Mapping[str, Any]) -> None:
+        self.turn.messages.append("")
+        self._last_tool = None
+
+    def _block_start(self, start: Mapping[str, Any]) -> None:
+        index, what = start["contentBlockIndex"], start.get("start", {})
+        if "toolUse" in what:
+            use = what["toolUse"]
+            self._blocks[index] = _Block("toolUse", use["toolUseId"], use["name"])
+            self._names[use["toolUseId"]] = use["name"]
+            self.turn.trace.append(f"tool call: {use['name']}")
+        elif "toolResult" in what:
+            result = what["toolResult"]
+            name = self._names.get(result["toolUseId"], "?")
+            self._blocks[index] = _Block("toolResult", result["toolUseId"], name)
+            self.turn.trace.append(f"tool result: {name} {result.get('status', 'success')}")
+
+    def _block_delta(self, delta: Mapping[str, Any]) -> str | None:
+        block = self._blocks.get(delta["contentBlockIndex"])
+        body = delta.get("delta", {})
+        if "text" in body:
+            if not self.turn.messages:
+                self.turn.messages.append("")
+            self.turn.messages[-1] += body["text"]
+            return str(body["text"])
+        if block is not None and "toolUse" in body:
+            block.parts.append(body["toolUse"].get("input", ""))
+        elif block is not None and "toolResult" in body:
+            block.parts.extend(_delta_parts(body))
+        return None
+
+    def _block_stop(self, stop: Mapping[str, Any]) -> None:
+        block = self._blocks.pop(stop["contentBlockIndex"], None)
+        if block is not None and block.kind == "toolUse":
+            self._last_tool = block
+        elif block is not None:
+            self.turn.sources.extend(_tool_sources(block.name, block.parts))
+
+    def _message_stop(self, stop: Mapping[str, Any]) -> None:
+        self.turn.stop_reason = str(stop.get("stopReason", ""))
+
+    def _metadata(self, metadata: Mapping[str, Any]) -> None:
+        usage = metadata.get("usage", {})
+        for name in ("inputTokens", "outputTokens", "totalTokens"):
+            self.turn.usage[name] = self.turn.usage.get(name, 0) + int(usage.get(name, 0))
+
+    def _hook(self, hook: Mapping[str, Any]) -> None:
+        self.turn.trace.append(f"hook {hook.get('name', '?')}: {hook.get('type', '?')} {hook.get('decision', '')}")
+
+
+def read_turn(events: Iterable[Mapping[str, Any]]) -> Turn:
+    """Assemble a harness stream; botocore raises its error events as ClientErrors while it is read."""
+    reader = TurnReader()
     for event in events:
-        for name in ERROR_EVENTS:
-            if name in event:
-                message = str(event[name].get("message", ""))
-                code = name[0].upper() + name[1:]
-                raise ClientError({"Error": {"Code": code, "Message": message}}, "InvokeAgent")
-        chunk = event.get("chunk")
-        if chunk:
-            completion.answer += chunk.get("bytes", b"")
-            completion.citations.extend(citations(chunk.get("attribution", {}).get("citations", [])))
-        control = event.get("returnControl")
-        if control:
-            completion.confirmation = confirmation(control)
-        if "trace" in event:
-            lines, interventions = trace_steps(event["trace"])
-            completion.interventions += interventions
-            if len(completion.trace) < MAX_TRACE_STEPS:
-                completion.trace.extend(lines[: MAX_TRACE_STEPS - len(completion.trace)])
-    return completion
+        reader.feed(event)
+    return reader.finish()
 
 
-def agent_target(settings: Settings) -> Target:
-    alias = f"agent {settings.get('AGENT_ID')} alias {settings.get('AGENT_ALIAS_ID')}"
-    return Target(resource=alias, access=f"allow the function's role bedrock:InvokeAgent on the {alias}.")
-
-
-def agent(client: Any, settings: Settings, body: Mapping[str, Any]) -> Reply:
-    """Answer POST /agent: the agent's answer, its citations, and what it asks to confirm."""
-    settings.require("AGENT_ID", "AGENT_ALIAS_ID")
-    session_id = body.get("sessionId") or str(uuid.uuid4())
-    request = agent_request(settings, body, session_id)
+def _tool_input(parts: Iterable[str]) -> dict[str, Any]:
+    """The JSON input of a tool call, streamed as string fragments; anything but an object is an empty input."""
+    text = "".join(parts)
     try:
-        # Errors can come with the response or while its stream is read: both are Bedrock's errors.
-        completion = read_completion(client.invoke_agent(**request)["completion"])
-    except BEDROCK_ERRORS as error:
-        raise from_bedrock(error, agent_target(settings)) from error
-    answer: dict[str, Any] = {
-        "answer": completion.answer.decode("utf-8", errors="replace"),
-        "sessionId": session_id,
-        "citations": completion.citations,
-    }
-    if completion.confirmation is not None:
-        answer["confirmation"] = completion.confirmation
-    if body.get("trace"):
-        answer["trace"] = completion.trace
-    return Reply(answer, interventions=completion.interventions)
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class Confirmations:
+    """Opaque, caller-bound ids of the actions a user is asked to confirm: the id carries the exact action."""
+
+    def __init__(self, binder: SessionBinder) -> None:
+        self._binder = binder
+
+    def issue(self, caller: Caller, session_id: str, use: ToolUse) -> str:
+        action = json.dumps(
+            {"session": session_id, "id": use.id, "name": use.name, "input": use.input},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        payload = base64.urlsafe_b64encode(action.encode()).decode().rstrip("=")
+        return f"{payload}.{self._binder.tag(CONFIRM, caller, payload)}"
+
+    def action(self, caller: Caller, session_id: str, confirmation_id: str) -> ToolUse:
+        """The action behind an id issued to this caller in this session; a 403 for any other id."""
+        payload, _, tag = confirmation_id.rpartition(".")
+        if not payload or not hmac.compare_digest(tag, self._binder.tag(CONFIRM, caller, payload)):
+            raise not_your_confirmation()
+        try:
+            action = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (binascii.Error, ValueError) as error:
+            raise not_your_confirmation() from error
+        if action.get("session") != session_id:
+            raise not_your_confirmation()
+        return ToolUse(action["id"], action["name"], action["input"])
+
+
+def not_your_confirmation() -> ApiError:
+    return ApiError(
+        403,
+        "ConfirmationNotYours",
+        "This confirmation was not issued to you in this session; send the confirmation.id of the last answer.",
+    )
+
+
+def agent_target() -> Target:
+    return Target(resource="the agent", access="")
+
+
+@dataclass
+class Agent:
+    """Everything a turn needs: the harness client, the guardrail's client, the tools and the session keys."""
+
+    harness: Any
+    runtime: Any
+    settings: Settings
+    toolbox: Toolbox
+    sessions: SessionBinder
+    timeout_seconds: int
+
+    def request(self, session_id: str, caller: Caller, content: list[dict[str, Any]]) -> dict[str, Any]:
+        """The InvokeHarness request: never a model, prompt or tools override, so the harness config holds."""
+        return {
+            "harnessArn": self.settings.get("HARNESS_ARN"),
+            "qualifier": self.settings.get("HARNESS_ENDPOINT"),
+            "runtimeSessionId": session_id,
+            "actorId": caller.id,
+            "messages": [{"role": "user", "content": content}],
+            "timeoutSeconds": self.timeout_seconds,
+        }
+
+    def invoke(self, session_id: str, caller: Caller, content: list[dict[str, Any]]) -> Turn:
+        try:
+            # Errors come with the response or while its stream is read: both are the harness's errors.
+            response = self.harness.invoke_harness(**self.request(session_id, caller, content))
+            return read_turn(response["stream"])
+        except BEDROCK_ERRORS as error:
+            raise from_bedrock(error, agent_target()) from error
+
+    def converse(self, session_id: str, caller: Caller, content: list[dict[str, Any]]) -> Iterator[Turn]:
+        """The turns of one request: reads run and resume the harness, until a turn ends or asks to confirm."""
+        for _ in range(MAX_HANDOFFS):
+            turn = self.invoke(session_id, caller, content)
+            yield turn
+            use = turn.pending
+            if use is None or self.toolbox.needs_confirmation(use):
+                return
+            content = [self.toolbox.run(Invocation(caller, session_id, use)).block()]
+
+    def answer(self, caller: Caller, body: Mapping[str, Any]) -> Reply:
+        """Answer POST /agent: a message, or the user's decision on the action the last answer asked about."""
+        self.settings.require("HARNESS_ARN", "HARNESS_ENDPOINT", "GUARDRAIL_ID", "GUARDRAIL_VERSION")
+        if ("input" in body) == (CONFIRM in body):
+            raise bad_request("body: send exactly one of input (a message) and confirm (a decision on a confirmation).")
+        if body.get("trace") and not caller.is_admin:
+            raise ApiError(403, "TraceNotAllowed", "Only callers with the genai/admin scope may ask for a trace.")
+        session_id = self._session(caller, body)
+        if CONFIRM in body:
+            content = [self._decide(caller, session_id, body[CONFIRM]).block()]
+        else:
+            [checked] = guardrail.apply(self.runtime, self.settings, [body["input"]], source="INPUT")
+            if checked.intervened:
+                blocked = {"answer": checked.text, "sessionId": session_id, "citations": [], "stopReason": "guardrail"}
+                return Reply({**blocked, "guardrail": checked.summary()}, interventions=1)
+            content = [{"text": body["input"]}]
+        turns = list(self.converse(session_id, caller, content))
+        return self._reply(caller, session_id, turns, trace=bool(body.get("trace")))
+
+    def _session(self, caller: Caller, body: Mapping[str, Any]) -> str:
+        """The caller's session: the one they continue (checked to be theirs), or a new one."""
+        if "sessionId" in body:
+            self.sessions.value(AGENT, caller, body["sessionId"])
+            return str(body["sessionId"])
+        if CONFIRM in body:
+            raise bad_request("sessionId: is required with confirm; send the sessionId of the answer that asked.")
+        return self.sessions.new(AGENT, caller)
+
+    def _decide(self, caller: Caller, session_id: str, decision: Mapping[str, Any]) -> ToolResult:
+        """Run the confirmed action, or tell the model the user declined; only an explicit approval runs it."""
+        use = Confirmations(self.sessions).action(caller, session_id, decision["id"])
+        if decision.get("approve") is True:
+            return self.toolbox.run(Invocation(caller, session_id, use))
+        return self.toolbox.decline(use)
+
+    def _reply(self, caller: Caller, session_id: str, turns: list[Turn], *, trace: bool) -> Reply:
+        last = turns[-1]
+        text = "\n\n".join(turn.text for turn in turns if turn.text)
+        checked = guardrail.Verdict(text="")
+        if text:
+            [checked] = guardrail.apply(self.runtime, self.settings, [text], source="OUTPUT")
+        intervened = checked.intervened or last.stop_reason in GUARDRAIL_STOPS
+        sources = dict.fromkeys(source for turn in turns for source in turn.sources)
+        answer: dict[str, Any] = {
+            "answer": checked.text,
+            "sessionId": session_id,
+            "citations": [{"source": source} for source in sources],
+            "stopReason": last.stop_reason,
+            "usage": _sum_usage(turn.usage for turn in turns),
+            "guardrail": {**checked.summary(), "action": "INTERVENED" if intervened else "NONE"},
+        }
+        if last.pending is not None and self.toolbox.needs_confirmation(last.pending):
+            answer["confirmation"] = {
+                "id": Confirmations(self.sessions).issue(caller, session_id, last.pending),
+                "tool": last.pending.name,
+                "input": last.pending.input,
+            }
+        if trace:
+            answer["trace"] = [step for turn in turns for step in turn.trace][:MAX_TRACE_STEPS]
+        return Reply(answer, interventions=int(intervened))
+
+
+def _sum_usage(usages: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total = {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}
+    for usage in usages:
+        for name in total:
+            total[name] += usage.get(name, 0)
+    return total

@@ -1,6 +1,7 @@
-"""Bedrock clients, created on first use so that a cold start that only answers /health builds none."""
+"""AWS clients, created on first use so that a cold start that only answers /health builds none."""
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -9,25 +10,44 @@ from botocore.config import Config
 # A request must fail inside the function's 28 s with a mapped error (504), not be cut off by the timeout, so
 # the SDK does not retry: a slow model would be called twice, and throttling reaches the caller as a 429.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=22)
+# DynamoDB answers in milliseconds: a retry on a throttled or dropped call costs nothing the caller would notice.
+TABLE_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5)
+
+# Every operation the function calls, by service: the tests check the bundled SDK has each one.
+OPERATIONS = {
+    "bedrock-runtime": ("ApplyGuardrail", "Converse", "ConverseStream"),
+    "bedrock-agent-runtime": ("Retrieve", "RetrieveAndGenerate"),
+    "bedrock-agentcore": ("InvokeHarness",),
+    "dynamodb": ("GetItem", "PutItem", "Query", "UpdateItem"),
+}
 
 
-class LazyClient:
-    """A boto3 client of `service`, created once, on the first attribute read (thread-safe)."""
+class Lazy:
+    """An object built by `factory` once, on the first attribute read (thread-safe)."""
 
-    def __init__(self, service: str, config: Config = CLIENT_CONFIG) -> None:
-        self.service = service
-        self.config = config
-        self._client: Any = None
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._object: Any = None
         self._lock = threading.Lock()
 
     @property
-    def client(self) -> Any:
-        """The client, created now if this is the first use."""
-        if self._client is None:
+    def target(self) -> Any:
+        """The object, built now if this is the first use."""
+        if self._object is None:
             with self._lock:
-                if self._client is None:
-                    self._client = boto3.client(self.service, config=self.config)
-        return self._client
+                if self._object is None:
+                    self._object = self._factory()
+        return self._object
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
+        return getattr(self.target, name)
+
+
+def lazy_client(service: str, config: Config = CLIENT_CONFIG) -> Any:
+    """A boto3 client of `service`, created on first use."""
+    return Lazy(lambda: boto3.client(service, config=config))
+
+
+def lazy_table(name: str) -> Any:
+    """A boto3 DynamoDB Table resource, created on first use."""
+    return Lazy(lambda: boto3.resource("dynamodb", config=TABLE_CONFIG).Table(name))

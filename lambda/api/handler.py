@@ -17,13 +17,19 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api import agent, chat, compare, events, retrieval
-from api.clients import LazyClient
+from api import chat, compare, events, retrieval
+from api.agent import Agent
+from api.clients import lazy_client, lazy_table
 from api.config import from_environ
 from api.errors import ApiError, bad_request, internal_error
 from api.errors import response as error_response
+from api.identity import Caller, caller_of
 from api.reply import Reply
 from api.schemas import load_schemas
+from api.sessions import SessionBinder
+from api.tickets import TicketStore
+from api.toolbox import Toolbox
+from api.tools import tickets
 from api.tracing import create_tracer
 from common.schema import SchemaViolation, show, validate
 
@@ -37,8 +43,16 @@ cors_origins = frozenset(origin.strip() for origin in os.environ.get("CORS_ORIGI
 SCHEMAS = load_schemas()
 COMPARE_WORKERS = compare.MAX_WORKERS
 
-bedrock_runtime: Any = LazyClient("bedrock-runtime")
-bedrock_agent_runtime: Any = LazyClient("bedrock-agent-runtime")
+# The harness must answer within the function's 28 s: it stops the turn itself a little before.
+AGENT_TIMEOUT_SECONDS = 24
+
+bedrock_runtime: Any = lazy_client("bedrock-runtime")
+bedrock_agent_runtime: Any = lazy_client("bedrock-agent-runtime")
+agentcore: Any = lazy_client("bedrock-agentcore")
+tickets_table: Any = lazy_table(settings.values.get("TICKETS_TABLE", "unset"))
+# The agent's inline tool groups: each is tools/<group>.json and the runners of tools/<group>.py.
+TOOL_GROUPS = {"tickets": tickets.runners(TicketStore(tickets_table))}
+toolbox = Toolbox(TOOL_GROUPS)
 
 ROUTES: Mapping[str, str] = {
     "/health": "GET",
@@ -82,13 +96,24 @@ def _error(error: ApiError) -> Response[str]:
     return Response(status_code=error.status, content_type="application/json", body=body, headers=error.headers)
 
 
-def _post(route: str, answer: Callable[[dict[str, Any]], Reply]) -> dict[str, Any]:
+def _caller() -> Caller:
+    caller = caller_of(app.current_event.raw_event)
+    logger.append_keys(caller=caller.id)
+    return caller
+
+
+def _sessions() -> SessionBinder:
+    return SessionBinder(settings.get("SESSION_KEY").encode())
+
+
+def _post(route: str, answer: Callable[[Caller, dict[str, Any]], Reply]) -> dict[str, Any]:
+    caller = _caller()
     body = events.json_object(app.current_event.raw_event)
     try:
         validate(SCHEMAS[route], body)
     except SchemaViolation as violation:
         raise bad_request(str(violation)) from violation
-    reply = answer(body)
+    reply = answer(caller, body)
     if reply.interventions:
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=reply.interventions)
     for failure in reply.errors:
@@ -103,33 +128,38 @@ def health() -> dict[str, Any]:
 
 @app.get("/models")
 def models() -> dict[str, Any]:
+    _caller()
     settings.require("MODELS")
     return {"models": [{"id": model.id, "name": model.name} for model in settings.models]}
 
 
 @app.post("/chat")
 def post_chat() -> dict[str, Any]:
-    return _post("chat", lambda body: chat.chat(bedrock_runtime, settings, body))
+    return _post("chat", lambda _, body: chat.chat(bedrock_runtime, settings, body))
 
 
 @app.post("/compare")
 def post_compare() -> dict[str, Any]:
-    return _post("compare", lambda body: compare.compare(bedrock_runtime, settings, body, workers=COMPARE_WORKERS))
+    return _post("compare", lambda _, body: compare.compare(bedrock_runtime, settings, body, workers=COMPARE_WORKERS))
 
 
 @app.post("/retrieve")
 def post_retrieve() -> dict[str, Any]:
-    return _post("retrieve", lambda body: retrieval.retrieve(bedrock_agent_runtime, settings, body))
+    return _post("retrieve", lambda _, body: retrieval.retrieve(bedrock_agent_runtime, settings, body))
 
 
 @app.post("/ask")
 def post_ask() -> dict[str, Any]:
-    return _post("ask", lambda body: retrieval.ask(bedrock_agent_runtime, settings, body))
+    return _post("ask", lambda caller, body: retrieval.ask(bedrock_agent_runtime, settings, _sessions(), caller, body))
 
 
 @app.post("/agent")
 def post_agent() -> dict[str, Any]:
-    return _post("agent", lambda body: agent.agent(bedrock_agent_runtime, settings, body))
+    def answer(caller: Caller, body: dict[str, Any]) -> Reply:
+        agent = Agent(agentcore, bedrock_runtime, settings, toolbox, _sessions(), AGENT_TIMEOUT_SECONDS)
+        return agent.answer(caller, body)
+
+    return _post("agent", answer)
 
 
 @app.not_found

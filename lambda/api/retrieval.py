@@ -5,7 +5,9 @@ from typing import Any
 
 from api.config import Settings
 from api.errors import BEDROCK_ERRORS, Target, from_bedrock
+from api.identity import Caller
 from api.reply import Reply
+from api.sessions import ASK, SessionBinder
 
 DEFAULT_TOP_K = 5
 
@@ -70,7 +72,7 @@ def retrieve(client: Any, settings: Settings, body: Mapping[str, Any]) -> Reply:
     return Reply({"results": results})
 
 
-def ask_request(settings: Settings, body: Mapping[str, Any]) -> dict[str, Any]:
+def ask_request(settings: Settings, body: Mapping[str, Any], session: str | None = None) -> dict[str, Any]:
     """The RetrieveAndGenerate request: the guardrail is always attached to the generation."""
     configuration = {
         "knowledgeBaseId": settings.get("KNOWLEDGE_BASE_ID"),
@@ -87,23 +89,27 @@ def ask_request(settings: Settings, body: Mapping[str, Any]) -> dict[str, Any]:
         "input": {"text": body["question"]},
         "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": configuration},
     }
-    if "sessionId" in body:
-        request["sessionId"] = body["sessionId"]
+    if session is not None:
+        request["sessionId"] = session
     return request
 
 
-def ask(client: Any, settings: Settings, body: Mapping[str, Any]) -> Reply:
-    """Answer POST /ask: a generated answer grounded in the knowledge base, with its citations."""
+def ask(client: Any, settings: Settings, sessions: SessionBinder, caller: Caller, body: Mapping[str, Any]) -> Reply:
+    """Answer POST /ask: a generated answer grounded in the knowledge base, with its citations.
+
+    Bedrock names the conversation; the caller sees that name bound to them, and may continue only their own.
+    """
     settings.require("KNOWLEDGE_BASE_ID", "GENERATION_MODEL_ARN", "GUARDRAIL_ID", "GUARDRAIL_VERSION")
+    session = sessions.value(ASK, caller, body["sessionId"]) if "sessionId" in body else None
     try:
-        response = client.retrieve_and_generate(**ask_request(settings, body))
+        response = client.retrieve_and_generate(**ask_request(settings, body, session))
     except BEDROCK_ERRORS as error:
         raise from_bedrock(error, knowledge_base_target(settings, generation=True)) from error
     action = "INTERVENED" if response.get("guardrailAction") == "INTERVENED" else "NONE"
     answer = {
         "answer": response.get("output", {}).get("text", ""),
         "citations": citations(response.get("citations", [])),
-        "sessionId": response.get("sessionId", body.get("sessionId")),
+        "sessionId": sessions.bind(ASK, caller, response.get("sessionId") or session or ""),
         "guardrail": {"action": action},
     }
     return Reply(answer, interventions=int(action == "INTERVENED"))

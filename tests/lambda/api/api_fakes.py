@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
+from api.identity import Caller, caller_of
+from api.sessions import SessionBinder
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 
@@ -29,9 +31,28 @@ GENERATION_MODEL_ARN = f"arn:aws:bedrock:{REGION}:123456789012:inference-profile
 GUARDRAIL_ID = "gr1234abcd"
 GUARDRAIL_VERSION = "3"
 KB_ID = "KBID000001"
-AGENT_ID = "AGENT00001"
-AGENT_ALIAS_ID = "ALIAS00001"
-SESSION_ID = "session-0001"
+HARNESS_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:harness/BedrockGenAi_agent-a1b2c3d4e5"
+HARNESS_ENDPOINT = "live"
+TICKETS_TABLE = "tickets-test"
+SESSION_KEY = "k" * 64
+# Bedrock's own RetrieveAndGenerate session id, which callers only ever see bound to themselves.
+BEDROCK_SESSION_ID = "0b6bd7c2-5d4f-4b8e-9d7a-1f2e3d4c5b6a"
+# The verified claims of a person's access token (SRP) and of a machine's (client credentials).
+PERSON = {
+    "sub": "6f1c2b8e-9d3a-4e5f-8a7b-0c1d2e3f4a5b",
+    "client_id": "people0client0id00000000",
+    "scope": "aws.cognito.signin.user.admin",
+    "username": "ana",
+    "token_use": "access",
+}
+OTHER_PERSON = {**PERSON, "sub": "0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d", "username": "ben"}
+MACHINE = {
+    "sub": "machine0client0id0000000",
+    "client_id": "machine0client0id0000000",
+    "scope": "genai/invoke",
+    "token_use": "access",
+}
+ADMIN = {**MACHINE, "scope": "genai/invoke genai/admin"}
 ORIGIN = "https://app.example.com"
 ENVIRONMENT = {
     "MODELS": json.dumps(MODELS),
@@ -39,13 +60,27 @@ ENVIRONMENT = {
     "GUARDRAIL_ID": GUARDRAIL_ID,
     "GUARDRAIL_VERSION": GUARDRAIL_VERSION,
     "KNOWLEDGE_BASE_ID": KB_ID,
-    "AGENT_ID": AGENT_ID,
-    "AGENT_ALIAS_ID": AGENT_ALIAS_ID,
+    "HARNESS_ARN": HARNESS_ARN,
+    "HARNESS_ENDPOINT": HARNESS_ENDPOINT,
+    "TICKETS_TABLE": TICKETS_TABLE,
+    "SESSION_KEY": SESSION_KEY,
     "CORS_ORIGINS": f"{ORIGIN}, http://localhost:5173",
     "POWERTOOLS_SERVICE_NAME": "genai-api",
     "POWERTOOLS_METRICS_NAMESPACE": "BedrockGenAiTest",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
+# ApplyGuardrail's usage: the text units each policy was billed for.
+GUARDRAIL_USAGE = dict.fromkeys(
+    (
+        "topicPolicyUnits",
+        "contentPolicyUnits",
+        "wordPolicyUnits",
+        "sensitiveInformationPolicyUnits",
+        "sensitiveInformationPolicyFreeUnits",
+        "contextualGroundingPolicyUnits",
+    ),
+    1,
+)
 GUARDRAIL_CONFIG = {"guardrailIdentifier": GUARDRAIL_ID, "guardrailVersion": GUARDRAIL_VERSION, "trace": "enabled"}
 # Every ClientError code the API maps to a status of its own, with that status.
 MAPPED_ERRORS = {
@@ -69,6 +104,16 @@ class FakeContext(LambdaContext):
     aws_request_id: str = REQUEST_ID
 
 
+def caller(claims: Mapping[str, str] = PERSON) -> Caller:
+    """The caller the function derives from these claims."""
+    return caller_of({"requestContext": {"authorizer": {"claims": dict(claims)}}})
+
+
+def bound(purpose: str, value: str, claims: Mapping[str, str] = PERSON) -> str:
+    """The session id the function issues to this caller for `value` (the /ask or /agent purpose)."""
+    return SessionBinder(SESSION_KEY.encode()).bind(purpose, caller(claims), value)
+
+
 def rest_event(
     method: str,
     path: str,
@@ -77,6 +122,7 @@ def rest_event(
     headers: Mapping[str, str] | None = None,
     raw_body: str | None = None,
     base64_encoded: bool = False,
+    claims: Mapping[str, str] | None = PERSON,
 ) -> dict[str, Any]:
     """A full API Gateway REST proxy event (v1) as a Cognito-authorized stage sends it."""
     all_headers = {
@@ -115,7 +161,7 @@ def rest_event(
             "requestId": API_REQUEST_ID,
             "identity": {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "authorizer": {"claims": {"sub": "user-1", "email": "user@example.com"}},
+            **({"authorizer": {"claims": dict(claims)}} if claims is not None else {}),
             "apiId": "abc123",
         },
         "body": text,
@@ -208,7 +254,7 @@ def reference(uri: str, text: str = "A passage.") -> dict[str, Any]:
     return {"content": {"text": text}, "location": {"type": "S3", "s3Location": {"uri": uri}}}
 
 
-def ask_response(action: str = "NONE", session_id: str = SESSION_ID) -> dict[str, Any]:
+def ask_response(action: str = "NONE", session_id: str = BEDROCK_SESSION_ID) -> dict[str, Any]:
     """A RetrieveAndGenerate response with two citations, one source cited twice."""
     first = "s3://documents/documents/sync.md"
     second = "s3://documents/documents/faq.md"
@@ -253,35 +299,6 @@ def retrieve_response() -> dict[str, Any]:
     }
 
 
-def chunk(text: str, *uris: str) -> dict[str, Any]:
-    """A completion chunk, citing `uris`."""
-    citation = {
-        "generatedResponsePart": {"textResponsePart": {"text": text.strip()}},
-        "retrievedReferences": [reference(uri) for uri in uris],
-    }
-    return {"chunk": {"bytes": text.encode(), "attribution": {"citations": [citation] if uris else []}}}
-
-
-def return_control(invocation_id: str = "inv-1") -> dict[str, Any]:
-    """The agent's request to confirm creating a ticket."""
-    function = {
-        "actionGroup": "SupportTickets",
-        "function": "create_ticket",
-        "actionInvocationType": "USER_CONFIRMATION",
-        "parameters": [
-            {"name": "subject", "type": "string", "value": "Nightly sync failed"},
-            {"name": "priority", "type": "string", "value": "high"},
-        ],
-    }
-    return {
-        "returnControl": {"invocationId": invocation_id, "invocationInputs": [{"functionInvocationInput": function}]}
-    }
-
-
-def trace_event(part: Mapping[str, Any]) -> dict[str, Any]:
-    return {"trace": {"agentId": AGENT_ID, "agentAliasId": AGENT_ALIAS_ID, "sessionId": SESSION_ID, "trace": part}}
-
-
 def client_error(code: str, message: str = "Bedrock said no.", operation: str = "Converse") -> ClientError:
     status = MAPPED_ERRORS.get(code, 500)
     return ClientError(
@@ -300,33 +317,6 @@ def check_params(service: str, operation: str, params: Mapping[str, Any]) -> Non
     report = ParamValidator().validate(params, shape)
     if report.has_errors():
         raise AssertionError(report.generate_report())
-
-
-@dataclass
-class FakeAgentRuntime:
-    """bedrock-agent-runtime's invoke_agent, whose event stream a Stubber cannot produce: scripted completions.
-
-    Each completion is a list of events, or an exception to raise when invoke_agent is called; an exception
-    inside a list is raised while the stream is read. Requests are checked against the service model.
-    """
-
-    completions: list[Any] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def invoke_agent(self, **request: Any) -> dict[str, Any]:
-        check_params("bedrock-agent-runtime", "InvokeAgent", request)
-        self.requests.append(request)
-        completion = self.completions.pop(0)
-        if isinstance(completion, BaseException):
-            raise completion
-        return {"completion": _stream(completion), "contentType": "application/json", "sessionId": request["sessionId"]}
-
-
-def _stream(events: list[Any]) -> Iterator[dict[str, Any]]:
-    for event in events:
-        if isinstance(event, BaseException):
-            raise event
-        yield event
 
 
 @dataclass

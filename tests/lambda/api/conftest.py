@@ -7,12 +7,20 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
+from api.clients import CLIENT_CONFIG
+from api.tickets import TicketStore
+from api.toolbox import Toolbox
+from api.tools import tickets
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from tests.aws import offline_client, stubbed
+from tests.eventstream import HttpStub
 
-from .api_fakes import ENVIRONMENT, REGION, FakeAgentRuntime, FakeContext
+from .api_fakes import ENVIRONMENT, REGION, FakeContext
+from .tickets_fakes import create_tickets_table
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -55,8 +63,32 @@ def agent_runtime_stub(agent_runtime: Any) -> Iterator[Stubber]:
 
 
 @pytest.fixture
-def fake_agent() -> FakeAgentRuntime:
-    return FakeAgentRuntime()
+def harness(environment: dict[str, str]) -> Iterator[HttpStub]:
+    """A real bedrock-agentcore client whose InvokeHarness calls are answered at the HTTP layer."""
+    stub = HttpStub(offline_client("bedrock-agentcore", CLIENT_CONFIG), "InvokeHarness")
+    yield stub
+    stub.assert_done()
+
+
+@pytest.fixture(scope="package")
+def _moto() -> Iterator[Any]:
+    """One moto DynamoDB for the package, with the tickets table as the Foundation stack defines it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        # moto answers DynamoDB only: the harness is answered by tests.eventstream.HttpStub.
+        with mock_aws(config={"core": {"passthrough": {"urls": [r"https://bedrock-agentcore\."]}}}):
+            dynamodb = boto3.resource("dynamodb", region_name=REGION)
+            yield create_tickets_table(dynamodb)
+
+
+@pytest.fixture
+def tickets_table(_moto: Any) -> Iterator[Any]:
+    """The moto tickets table, emptied after the test."""
+    yield _moto
+    with _moto.batch_writer() as batch:
+        for item in _moto.scan(ProjectionExpression="ticket_id")["Items"]:
+            batch.delete_item(Key={"ticket_id": item["ticket_id"]})
 
 
 @pytest.fixture
@@ -81,9 +113,10 @@ def api(
 
 
 @pytest.fixture
-def agent_api(api: ModuleType, monkeypatch: pytest.MonkeyPatch, fake_agent: FakeAgentRuntime) -> ModuleType:
-    """api.handler with the scripted InvokeAgent client."""
-    monkeypatch.setattr(api, "bedrock_agent_runtime", fake_agent)
+def agent_api(api: ModuleType, monkeypatch: pytest.MonkeyPatch, harness: HttpStub, tickets_table: Any) -> ModuleType:
+    """api.handler with the HTTP-stubbed harness and the ticket tools over the moto table."""
+    monkeypatch.setattr(api, "agentcore", harness.client)
+    monkeypatch.setattr(api, "toolbox", Toolbox({"tickets": tickets.runners(TicketStore(tickets_table))}))
     return api
 
 

@@ -7,20 +7,21 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from api.sessions import ASK
 from botocore.stub import Stubber
 
 from .api_fakes import (
+    BEDROCK_SESSION_ID,
     GUARDRAIL_CONFIG,
     GUARDRAIL_ID,
     GUARDRAIL_VERSION,
     HAIKU,
     NOVA,
     SONNET,
-    FakeAgentRuntime,
     FakeContext,
     ask_response,
     blocked_trace,
-    chunk,
+    bound,
     converse_response,
     rest_event,
     retrieve_response,
@@ -53,7 +54,6 @@ def test_every_model_call_carries_the_guardrail(
     runtime_stub: Stubber,
     agent_runtime_stub: Stubber,
 ) -> None:
-    fake_agent = FakeAgentRuntime(completions=[[chunk("Hi")]])
     for _ in range(5):
         runtime_stub.add_response("converse", converse_response())
     runtime_stub.add_response("converse", converse_response("Blocked.", "guardrail_intervened", blocked_trace()))
@@ -68,15 +68,13 @@ def test_every_model_call_carries_the_guardrail(
         rest_event("POST", "/compare", {"models": [HAIKU, SONNET, NOVA], "prompt": "Hi"}),
         rest_event("POST", "/compare", {"models": [HAIKU, SONNET], "prompt": "Hi", "temperature": 0.5}),
         rest_event("POST", "/ask", {"question": "How?"}),
-        rest_event("POST", "/ask", {"question": "How?", "sessionId": "s-1", "topK": 3}),
+        rest_event("POST", "/ask", {"question": "How?", "sessionId": bound(ASK, BEDROCK_SESSION_ID), "topK": 3}),
         rest_event("POST", "/retrieve", {"query": "sync"}),
     ]
 
     statuses = [api.handler(event, FakeContext())["statusCode"] for event in requests]
-    monkeypatch.setattr(api, "bedrock_agent_runtime", fake_agent)
-    statuses.append(api.handler(rest_event("POST", "/agent", {"input": "Hi"}), FakeContext())["statusCode"])
 
-    assert statuses == [200] * 8
+    assert statuses == [200] * 7
     operations = [name for name, _ in calls]
     assert operations == ["Converse"] * 7 + ["RetrieveAndGenerate"] * 2 + ["Retrieve"]
     for name, params in calls:
@@ -88,7 +86,4 @@ def test_every_model_call_carries_the_guardrail(
                 "guardrailId": GUARDRAIL_ID,
                 "guardrailVersion": GUARDRAIL_VERSION,
             }
-    # The agent applies the guardrail attached to it server-side: its request has no guardrail to carry.
-    assert [sorted(request) for request in fake_agent.requests] == [
-        ["agentAliasId", "agentId", "enableTrace", "inputText", "sessionId"]
-    ]
+    # The agent's turns go through the guardrail too: tests/lambda/api/test_api_agent.py.

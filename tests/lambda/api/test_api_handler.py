@@ -64,11 +64,12 @@ def test_the_clients_are_configured_and_created_on_first_use(load_handler: Calla
     for lazy, service in (
         (module.bedrock_runtime, "bedrock-runtime"),
         (module.bedrock_agent_runtime, "bedrock-agent-runtime"),
+        (module.agentcore, "bedrock-agentcore"),
     ):
-        assert lazy._client is None
+        assert lazy._object is None
         config = lazy.meta.config
         assert lazy.meta.service_model.service_name == service
-        assert lazy.client is lazy.client
+        assert lazy.target is lazy.target
         assert config.retries == {"mode": "standard", "total_max_attempts": 1}
         assert (config.connect_timeout, config.read_timeout) == (5, 22)
 
@@ -82,7 +83,7 @@ def test_the_clients_are_configured_and_created_on_first_use(load_handler: Calla
         ("GUARDRAIL_VERSION", rest_event("POST", "/compare", {"models": [HAIKU, SONNET], "prompt": "Hi"}), "VERSION"),
         ("KNOWLEDGE_BASE_ID", rest_event("POST", "/retrieve", {"query": "sync"}), "KNOWLEDGE_BASE_ID is not set"),
         ("GENERATION_MODEL_ARN", rest_event("POST", "/ask", {"question": "How?"}), "GENERATION_MODEL_ARN is not set"),
-        ("AGENT_ALIAS_ID", rest_event("POST", "/agent", {"input": "Hi"}), "AGENT_ALIAS_ID is not set"),
+        ("HARNESS_ARN", rest_event("POST", "/agent", {"input": "Hi"}), "HARNESS_ARN is not set"),
     ],
 )
 def test_a_missing_setting_fails_only_the_routes_that_need_it(

@@ -26,13 +26,10 @@ from .api_fakes import (
     SONNET,
     FakeContext,
     ask_response,
-    chunk,
     client_error,
     converse_response,
     rest_event,
     retrieve_response,
-    return_control,
-    trace_event,
 )
 
 ROUTES = [
@@ -70,13 +67,7 @@ conversations = st.integers(0, 2).flatmap(
     )
 )
 generation = {"system": texts, "maxTokens": st.integers(1, 4096), "temperature": st.floats(0, 1)}
-confirm = st.fixed_dictionaries(
-    {
-        "invocationId": texts,
-        "approve": st.booleans(),
-        "actions": st.lists(st.fixed_dictionaries({"actionGroup": texts, "function": texts}), min_size=1, max_size=2),
-    }
-)
+confirm = st.fixed_dictionaries({"id": texts, "approve": st.booleans()})
 VALID = {
     "/health": st.none(),
     "/models": st.none(),
@@ -187,15 +178,19 @@ class FakeBedrock:
         assert generation["guardrailConfiguration"]["guardrailId"]
         return self._answer(ask_response())
 
-    def invoke_agent(self, **request: Any) -> dict[str, Any]:
+    def apply_guardrail(self, **request: Any) -> dict[str, Any]:
+        return {"action": "NONE", "outputs": [], "assessments": []}
+
+    def invoke_harness(self, **request: Any) -> dict[str, Any]:
+        assert set(request) <= {"harnessArn", "qualifier", "runtimeSessionId", "actorId", "messages", "timeoutSeconds"}
         events: list[Any] = [
-            trace_event({"guardrailTrace": {"action": "NONE"}}),
-            chunk("Hi", "s3://b/k"),
-            return_control(),
+            {"messageStart": {"role": "assistant"}},
+            {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hi"}}},
+            {"messageStop": {"stopReason": "end_turn"}},
         ]
         if self.mid_stream and self.failure is not None:
-            return {"completion": _raising_stream([events[0], self.failure])}
-        return self._answer({"completion": iter(events)})
+            return {"stream": _raising_stream([events[0], self.failure])}
+        return self._answer({"stream": iter(events)})
 
 
 def _raising_stream(events: list[Any]) -> Any:
@@ -229,6 +224,7 @@ def test_every_answer_is_json_and_never_an_unmapped_5xx(
 ) -> None:
     monkeypatch.setattr(api, "bedrock_runtime", bedrock)
     monkeypatch.setattr(api, "bedrock_agent_runtime", bedrock)
+    monkeypatch.setattr(api, "agentcore", bedrock)
     monkeypatch.setattr(api, "COMPARE_WORKERS", 4)
 
     response = api.handler(event, FakeContext())

@@ -7,18 +7,21 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from api.sessions import AGENT, ASK
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
 from .api_fakes import (
+    BEDROCK_SESSION_ID,
     GENERATION_MODEL_ARN,
     GUARDRAIL_ID,
     KB_ID,
-    SESSION_ID,
+    OTHER_PERSON,
     FakeContext,
     ask_params,
     ask_response,
     body_of,
+    bound,
     emitted,
     error_of,
     header,
@@ -118,19 +121,32 @@ def test_ask_answers_with_citations_behind_the_guardrail(call: Call, agent_runti
             },
             {"text": "it syncs within a minute", "sources": []},
         ],
-        "sessionId": SESSION_ID,
+        "sessionId": bound(ASK, BEDROCK_SESSION_ID),
         "guardrail": {"action": "NONE"},
     }
 
 
-def test_ask_continues_a_session_with_its_top_k(call: Call, agent_runtime_stub: Stubber) -> None:
+def test_ask_continues_the_callers_own_session_with_its_top_k(call: Call, agent_runtime_stub: Stubber) -> None:
     agent_runtime_stub.add_response(
-        "retrieve_and_generate", ask_response(), ask_params(QUESTION, 8, sessionId=SESSION_ID)
+        "retrieve_and_generate", ask_response(), ask_params(QUESTION, 8, sessionId=BEDROCK_SESSION_ID)
     )
+    session = bound(ASK, BEDROCK_SESSION_ID)
 
-    response = call(rest_event("POST", "/ask", {"question": QUESTION, "sessionId": SESSION_ID, "topK": 8}))
+    response = call(rest_event("POST", "/ask", {"question": QUESTION, "sessionId": session, "topK": 8}))
 
-    assert body_of(response)["sessionId"] == SESSION_ID
+    assert body_of(response)["sessionId"] == session
+
+
+@pytest.mark.parametrize(
+    "session",
+    [BEDROCK_SESSION_ID, bound(ASK, BEDROCK_SESSION_ID, OTHER_PERSON), bound(AGENT, BEDROCK_SESSION_ID)],
+    ids=["Bedrock's raw id", "another caller's id", "an agent session id"],
+)
+def test_ask_refuses_a_session_that_is_not_the_callers(call: Call, session: str) -> None:
+    response = call(rest_event("POST", "/ask", {"question": QUESTION, "sessionId": session}))
+
+    assert response["statusCode"] == 403
+    assert error_of(response)["code"] == "SessionNotYours"
 
 
 def test_ask_reports_a_guardrail_intervention(

@@ -129,14 +129,7 @@ def test_a_long_value_is_shortened_in_messages() -> None:
         ("agent", {"input": "hi", "sessionId": "abc", "trace": True}),
         (
             "agent",
-            {
-                "confirm": {
-                    "invocationId": "inv",
-                    "approve": False,
-                    "actions": [{"actionGroup": "SupportTickets", "function": "close_ticket"}],
-                },
-                "sessionId": "abc",
-            },
+            {"confirm": {"id": "eyJpZCI6InRvb2x1c2VfMSJ9.0123abcd", "approve": False}, "sessionId": "abc"},
         ),
     ],
 )
