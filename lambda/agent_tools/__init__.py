@@ -1,1 +1,1 @@
-"""Bedrock agent tools: the SupportTickets function-schema action group and the Status OpenAPI action group."""
+"""The agent's gateway tools: current time, knowledge base sync status and knowledge base search."""

@@ -1,61 +1,97 @@
-"""Lambda entry point of the Bedrock agent's action groups: SupportTickets (functions) and Status (OpenAPI)."""
+"""Lambda target of the agent's AgentCore Gateway: the tools that need no caller identity.
 
-import logging
+The gateway sends a tool's arguments as the event and names the tool `<target>___<tool>` in the client
+context; each target is a tool group, `<group>.json` beside this file (what the model sees) and its
+runners below. The answer is JSON the gateway hands to the model; a bad call is an error the model reads.
+"""
+
 import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from agent_tools.logs import structured
-from agent_tools.responses import ResponseState, api_response, failure_text, function_response
-from agent_tools.status import StatusDependencies, handle_api_call
-from agent_tools.support_tickets import handle_function_call
-from agent_tools.tickets import TicketStore, utc_now
+from agent_tools import knowledge, status
+from common.schema import SchemaViolation, validate
+from common.tools import Tool, load_group
 
-logging.getLogger("agent_tools").setLevel(logging.INFO)
-logger = logging.getLogger(__name__)
+logger = Logger()
 
-# Optional at import so the module loads in tests; the code that needs a value refuses to run without it.
-TICKETS_TABLE = os.environ.get("TICKETS_TABLE", "")
+# The harness waits on the answer, so a hung connection fails within seconds.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
 KNOWLEDGE_BASE_ID = os.environ.get("KNOWLEDGE_BASE_ID", "")
 DATA_SOURCE_ID = os.environ.get("DATA_SOURCE_ID", "")
+TOOL_SEPARATOR = "___"
+GROUPS_DIR = Path(__file__).resolve().parent
 
-# The agent waits on the answer, so a hung connection fails within seconds.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
-
-dynamodb = boto3.resource("dynamodb", config=CLIENT_CONFIG)
 bedrock_agent = boto3.client("bedrock-agent", config=CLIENT_CONFIG)
-
-UNSUPPORTED = "Unsupported request: expected a function or API call from a Bedrock agent."
-
-
-def open_ticket_store() -> TicketStore:
-    """The ticket store of the configured table."""
-    if not TICKETS_TABLE:
-        raise RuntimeError("TICKETS_TABLE must be set")
-    return TicketStore(dynamodb.Table(TICKETS_TABLE))
+bedrock_agent_runtime = boto3.client("bedrock-agent-runtime", config=CLIENT_CONFIG)
 
 
-def _request_id(context: object) -> str | None:
-    request_id = getattr(context, "aws_request_id", None)
-    return request_id if isinstance(request_id, str) else None
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
-def handler(event: Any, context: object) -> dict[str, Any]:
-    """Answer a function-schema or an OpenAPI action group call, each in the shape Bedrock expects for it."""
-    request_id = _request_id(context)
-    event = event if isinstance(event, dict) else {}
+Runner = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+# The gateway's targets: one tool group each, <group>.json and the runners of its tools.
+TOOL_GROUPS: dict[str, dict[str, Runner]] = {
+    "status": {
+        "current_time": lambda arguments: status.current_time(arguments, now),
+        "knowledge_base_status": lambda _: status.knowledge_base_status(
+            bedrock_agent, KNOWLEDGE_BASE_ID, DATA_SOURCE_ID
+        ),
+    },
+    "knowledge": {
+        "search_documents": lambda arguments: knowledge.search_documents(
+            bedrock_agent_runtime, KNOWLEDGE_BASE_ID, arguments
+        ),
+    },
+}
+TOOLS: dict[tuple[str, str], Tool] = {
+    (group, name): tool for group in TOOL_GROUPS for name, tool in load_group(GROUPS_DIR / f"{group}.json").items()
+}
+
+
+def tool_name(context: object) -> str:
+    """The `<target>___<tool>` name the gateway puts in the client context, or "" when there is none."""
+    client_context = getattr(context, "client_context", None)
+    custom = getattr(client_context, "custom", None)
+    name = custom.get("bedrockAgentCoreToolName") if isinstance(custom, Mapping) else None
+    return name if isinstance(name, str) else ""
+
+
+def answer(name: str, arguments: object) -> dict[str, Any]:
+    """Run the named tool on its arguments; an unknown tool or a bad input is an error for the model."""
+    group, _, tool = name.partition(TOOL_SEPARATOR)
+    spec = TOOLS.get((group, tool))
+    if spec is None:
+        known = ", ".join(f"{g}{TOOL_SEPARATOR}{t}" for g, t in TOOLS)
+        return {"error": f"There is no tool {name or '(unnamed)'}; the tools are {known}."}
+    if not isinstance(arguments, Mapping):
+        return {"error": "Invalid input: the arguments must be a JSON object."}
     try:
-        if "function" in event:
-            return handle_function_call(event, open_ticket_store, request_id=request_id)
-        if "apiPath" in event:
-            dependencies = StatusDependencies(bedrock_agent, KNOWLEDGE_BASE_ID, DATA_SOURCE_ID, now=utc_now)
-            return handle_api_call(event, dependencies, request_id=request_id)
-        logger.error(structured("Event is neither a function nor an API call", keys=sorted(event)))
-        return function_response(event, UNSUPPORTED, ResponseState.FAILURE)
+        validate(spec.input_schema, arguments)
+    except SchemaViolation as violation:
+        return {"error": f"Invalid input: {violation}"}
+    return TOOL_GROUPS[group][tool](arguments)
+
+
+@logger.inject_lambda_context
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """Answer one gateway tool call; an unexpected failure is an error result, never an exception."""
+    name = tool_name(context)
+    logger.append_keys(tool=name)
+    try:
+        result = answer(name, event if event is not None else {})
     except Exception:
-        logger.exception(structured("Action group call failed", request_id=request_id))
-    if "apiPath" in event and "function" not in event:
-        return api_response(event, 500, {"error": failure_text(request_id)})
-    return function_response(event, failure_text(request_id), ResponseState.FAILURE)
+        logger.exception("Tool failed")
+        result = {"error": f"{name} failed; nothing more is known. Say so."}
+    if "error" in result:
+        logger.info("Tool refused", extra={"reason": result["error"]})
+    return result

@@ -1,25 +1,21 @@
-"""The Status OpenAPI action group: the current time in a time zone and the knowledge base's latest sync."""
+"""The status tools: the current time in a time zone, and the knowledge base's latest sync."""
 
-import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agent_tools.logs import structured
-from agent_tools.responses import api_response, failure_text
-from agent_tools.schemas import OPERATIONS
-from agent_tools.validation import InvalidParameterError, show, validate_parameters
-from common.aws_errors import error_code, error_message
+from common.aws_errors import describe, error_code
+from common.schema import show
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 NEVER_SYNCED = "NEVER_SYNCED"
-# Worth retrying later: the caller is told the service is unavailable rather than that it refused.
+# Worth retrying later: the model is told the service is unavailable rather than that it refused.
 UNAVAILABLE_CODES = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "ServiceUnavailableException", "InternalServerException"}
 )
@@ -31,24 +27,12 @@ STATISTICS = {
     "documents_failed": "numberOfDocumentsFailed",
 }
 
-Result = tuple[int, dict[str, Any]]
-
 
 class BedrockAgentClient(Protocol):
     """The part of the bedrock-agent client this module calls."""
 
     def list_ingestion_jobs(self, **kwargs: Any) -> dict[str, Any]:
         """ListIngestionJobs."""
-
-
-@dataclass(frozen=True)
-class StatusDependencies:
-    """What the operations read: the bedrock-agent client, the data source and the clock."""
-
-    bedrock_agent: BedrockAgentClient
-    knowledge_base_id: str
-    data_source_id: str
-    now: Callable[[], datetime]
 
 
 def resolve_zone(name: str) -> tzinfo | None:
@@ -69,18 +53,16 @@ def utc_offset(moment: datetime) -> str:
     return f"{'-' if total < 0 else '+'}{hours:02d}:{minutes:02d}"
 
 
-def current_time(arguments: Mapping[str, object], dependencies: StatusDependencies) -> Result:
-    """GET /time: the local date and time in the requested zone."""
+def current_time(arguments: Mapping[str, Any], now: Callable[[], datetime]) -> dict[str, Any]:
+    """The local date and time in the requested zone."""
     name = str(arguments.get("timezone", "UTC"))
     zone = resolve_zone(name)
     if zone is None:
         if not available_timezones():
-            return 400, {
-                "error": f"Time zone {show(name)} is unavailable: this runtime has no time zone data, only UTC."
-            }
-        return 400, {"error": f"Unknown time zone {show(name)}; use an IANA name such as Europe/Paris, or UTC."}
-    local = dependencies.now().astimezone(zone)
-    return 200, {
+            return {"error": f"Time zone {show(name)} is unavailable: this runtime has no time zone data, only UTC."}
+        return {"error": f"Unknown time zone {show(name)}; use an IANA name such as Europe/Paris, or UTC."}
+    local = now().astimezone(zone)
+    return {
         "timezone": "UTC" if zone is UTC else name,
         "iso": local.isoformat(timespec="seconds"),
         "weekday": WEEKDAYS[local.weekday()],
@@ -93,7 +75,7 @@ def _iso(value: object) -> str | None:
 
 
 def summarize_job(job: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of an ingestion job summary the agent needs."""
+    """The fields of an ingestion job summary the model needs."""
     statistics = job.get("statistics") or {}
     return {
         "status": str(job.get("status")),
@@ -103,61 +85,25 @@ def summarize_job(job: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def knowledge_base_status(arguments: Mapping[str, object], dependencies: StatusDependencies) -> Result:
-    """GET /knowledge-base/status: the latest ingestion job of the data source."""
-    if not dependencies.knowledge_base_id or not dependencies.data_source_id:
-        logger.error(structured("KNOWLEDGE_BASE_ID and DATA_SOURCE_ID must be set"))
-        return 503, {"error": "The knowledge base status is not configured."}
+def knowledge_base_status(client: BedrockAgentClient, knowledge_base_id: str, data_source_id: str) -> dict[str, Any]:
+    """The latest ingestion job of the data source."""
+    if not knowledge_base_id or not data_source_id:
+        logger.error("KNOWLEDGE_BASE_ID and DATA_SOURCE_ID must be set")
+        return {"error": "The knowledge base status is not configured."}
     try:
-        response = dependencies.bedrock_agent.list_ingestion_jobs(
-            knowledgeBaseId=dependencies.knowledge_base_id,
-            dataSourceId=dependencies.data_source_id,
+        response = client.list_ingestion_jobs(
+            knowledgeBaseId=knowledge_base_id,
+            dataSourceId=data_source_id,
             sortBy={"attribute": "STARTED_AT", "order": "DESCENDING"},
             maxResults=1,
         )
     except ClientError as error:
-        code = error_code(error)
-        logger.error(structured("Could not list ingestion jobs", error=f"{code}: {error_message(error)}"))
-        status = 503 if code in UNAVAILABLE_CODES else 502
-        return status, {"error": f"Could not read the knowledge base status: {code}."}
+        logger.error("Could not list ingestion jobs", extra={"error": describe(error)})
+        if error_code(error) in UNAVAILABLE_CODES:
+            return {"error": "The knowledge base status is unavailable right now; try again in a minute."}
+        return {"error": "Could not read the knowledge base status."}
     except BotoCoreError as error:
-        logger.error(structured("Could not list ingestion jobs", error=f"{type(error).__name__}: {error}"))
-        return 503, {"error": "Could not reach Bedrock to read the knowledge base status."}
+        logger.error("Could not list ingestion jobs", extra={"error": describe(error)})
+        return {"error": "Could not reach Bedrock to read the knowledge base status."}
     jobs = response.get("ingestionJobSummaries") or []
-    return 200, summarize_job(jobs[0]) if jobs else {"status": NEVER_SYNCED}
-
-
-OPERATION_HANDLERS: dict[str, Callable[[Mapping[str, object], StatusDependencies], Result]] = {
-    "getCurrentTime": current_time,
-    "getKnowledgeBaseStatus": knowledge_base_status,
-}
-
-
-def _answer(event: Mapping[str, Any], dependencies: StatusDependencies) -> Result:
-    method = str(event.get("httpMethod", "")).upper()
-    path = str(event.get("apiPath", ""))
-    operation = OPERATIONS.get((method, path))
-    run = OPERATION_HANDLERS.get(operation.operation_id) if operation else None
-    if operation is None or run is None:
-        available = ", ".join(f"{known_method} {known_path}" for known_method, known_path in OPERATIONS)
-        return 404, {"error": f"No operation {method} {path}; the operations are {available}."}
-    if event.get("requestBody") and not operation.accepts_body:
-        return 400, {"error": f"{method} {path} takes no request body."}
-    try:
-        arguments = validate_parameters(f"{method} {path}", operation.parameters, event.get("parameters"))
-    except InvalidParameterError as error:
-        return 400, {"error": str(error)}
-    return run(arguments, dependencies)
-
-
-def handle_api_call(
-    event: Mapping[str, Any], dependencies: StatusDependencies, *, request_id: str | None
-) -> dict[str, Any]:
-    """Answer an API call; every outcome, even an unexpected error, is an HTTP status with a JSON body."""
-    try:
-        status, payload = _answer(event, dependencies)
-    except Exception:
-        logger.exception(structured("API call failed", api_path=event.get("apiPath"), request_id=request_id))
-        status, payload = 500, {"error": failure_text(request_id)}
-    logger.info(structured("API call answered", api_path=event.get("apiPath"), status=status))
-    return api_response(event, status, payload)
+    return summarize_job(jobs[0]) if jobs else {"status": NEVER_SYNCED}

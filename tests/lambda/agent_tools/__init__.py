@@ -1,1 +1,1 @@
-"""Tests of the Bedrock agent tools Lambda."""
+"""Tests of the agent gateway tools Lambda (lambda/agent_tools)."""

@@ -1,21 +1,19 @@
-"""Fixtures of the agent tools tests: a moto DynamoDB table, a stubbed bedrock-agent client, the handler module."""
+"""Fixtures of the agent tools tests: the function's environment, real Bedrock clients kept off the network."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import io
+import json
+from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
 
-import boto3
 import pytest
-from agent_tools.tickets import TicketStore
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from tests.aws import offline_client, stubbed
 
-from .agent_tools_fakes import DS_ID, KB_ID, REGION, TABLE, Clock, IdSequence, create_tickets_table
+from .agent_tools_fakes import ENVIRONMENT, NOW, REGION, LogLines
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -38,77 +36,49 @@ def _aws_environment() -> Iterator[None]:
 
 
 @pytest.fixture
-def aws_credentials(_aws_environment: None) -> None:
-    """The package's fake credentials (kept as a fixture for tests that build their own clients)."""
-
-
-@pytest.fixture(scope="package")
-def _moto(_aws_environment: None) -> Iterator[Any]:
-    """One moto DynamoDB for the package: starting moto for every test would triple the suite's time."""
-    with mock_aws():
-        yield boto3.resource("dynamodb", region_name=REGION)
+def environment(_aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The function's environment as the stack sets it."""
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    return dict(ENVIRONMENT)
 
 
 @pytest.fixture
-def dynamodb(_moto: Any) -> Iterator[Any]:
-    """The moto DynamoDB resource holding an empty tickets table, emptied again after the test."""
-    if TABLE not in [table.name for table in _moto.tables.all()]:
-        create_tickets_table(_moto)
-    yield _moto
-    if TABLE in [table.name for table in _moto.tables.all()]:
-        table = _moto.Table(TABLE)
-        with table.batch_writer() as batch:
-            for item in table.scan(ProjectionExpression="ticket_id")["Items"]:
-                batch.delete_item(Key={"ticket_id": item["ticket_id"]})
+def agent_stub(_aws_environment: None) -> Iterator[Stubber]:
+    """Stubs a real bedrock-agent client: an unexpected call fails, an unmet expectation fails after the test."""
+    yield from stubbed(offline_client("bedrock-agent"))
 
 
 @pytest.fixture
-def table(dynamodb: Any) -> Any:
-    return dynamodb.Table(TABLE)
+def runtime_stub(_aws_environment: None) -> Iterator[Stubber]:
+    """Stubs a real bedrock-agent-runtime client, as strictly as `agent_stub`."""
+    yield from stubbed(offline_client("bedrock-agent-runtime"))
 
 
 @pytest.fixture
-def ids() -> IdSequence:
-    return IdSequence()
+def load_handler(environment: dict[str, str]) -> Callable[[], ModuleType]:
+    """Reload agent_tools.handler, so that it reads the environment as set now."""
+    return lambda: importlib.reload(importlib.import_module("agent_tools.handler"))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(table: Any, ids: IdSequence, clock: Clock) -> TicketStore:
-    """A store on the moto table with predictable ids and times."""
-    return TicketStore(table, new_id=ids, now=clock)
-
-
-@pytest.fixture
-def bedrock_client(aws_credentials: None) -> Any:
-    """A real bedrock-agent client; the Stubber keeps it off the network."""
-    return offline_client("bedrock-agent")
-
-
-@pytest.fixture
-def stubber(bedrock_client: Any) -> Iterator[Stubber]:
-    """Stubs every call of `bedrock_client`; unexpected calls fail, unmet expectations fail after the test."""
-    yield from stubbed(bedrock_client)
-
-
-@pytest.fixture
-def handler_module(monkeypatch: pytest.MonkeyPatch, dynamodb: Any, bedrock_client: Any, stubber: Stubber) -> ModuleType:
-    """agent_tools.handler loaded with the function's environment inside moto, bedrock-agent stubbed."""
-    monkeypatch.setenv("TICKETS_TABLE", TABLE)
-    monkeypatch.setenv("KNOWLEDGE_BASE_ID", KB_ID)
-    monkeypatch.setenv("DATA_SOURCE_ID", DS_ID)
-    module = importlib.reload(importlib.import_module("agent_tools.handler"))
-    monkeypatch.setattr(module, "bedrock_agent", bedrock_client)
+def tools(
+    load_handler: Callable[[], ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
+    agent_stub: Stubber,
+    runtime_stub: Stubber,
+) -> ModuleType:
+    """agent_tools.handler with its clients stubbed and a clock stopped at NOW."""
+    module = load_handler()
+    monkeypatch.setattr(module, "bedrock_agent", agent_stub.client)
+    monkeypatch.setattr(module, "bedrock_agent_runtime", runtime_stub.client)
+    monkeypatch.setattr(module, "now", lambda: NOW)
     return module
 
 
 @pytest.fixture
-def tool(handler_module: ModuleType, monkeypatch: pytest.MonkeyPatch, store: TicketStore, clock: Clock) -> ModuleType:
-    """The handler module with predictable ticket ids and a clock that starts at NOW."""
-    monkeypatch.setattr(handler_module, "open_ticket_store", lambda: store)
-    monkeypatch.setattr(handler_module, "utc_now", clock)
-    return handler_module
+def log_lines(tools: ModuleType, monkeypatch: pytest.MonkeyPatch) -> LogLines:
+    """The JSON records the function logs from now on, as CloudWatch would receive them."""
+    output = io.StringIO()
+    monkeypatch.setattr(tools.logger.registered_handler, "stream", output)
+    return lambda: [json.loads(line) for line in output.getvalue().splitlines()]

@@ -1,122 +1,257 @@
-"""The Lambda entry point: configuration, and telling the two action groups' events apart."""
+"""The gateway's Lambda target: the tool named in the client context runs on the event, or the model reads why not."""
 
 from __future__ import annotations
 
-import importlib
-import json
-import logging
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from .agent_tools_fakes import (
     DS_ID,
     KB_ID,
+    REGION,
     REQUEST_ID,
-    TABLE,
+    ClientContext,
     FakeContext,
-    api_answer,
-    api_event,
-    function_answer,
-    function_event,
-    stored_ticket,
+    LogLines,
+    gateway_context,
+    gateway_tool_names,
+    input_schema,
+    job_summary,
+    list_jobs_params,
+    retrieve_params,
+    s3_passage,
 )
 
-FAILED = f"The tool failed unexpectedly (request id {REQUEST_ID}); nothing more is known. Try again later."
-UNSUPPORTED = "Unsupported request: expected a function or API call from a Bedrock agent."
+
+@pytest.fixture
+def calls(tools: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every tool's runner replaced by one that records its arguments and answers {"ran": <tool>}."""
+    recorded: list[tuple[str, dict[str, Any]]] = []
+
+    def recorder(name: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+        def run(arguments: Mapping[str, Any]) -> dict[str, Any]:
+            recorded.append((name, dict(arguments)))
+            return {"ran": name}
+
+        return run
+
+    for group, runners in tools.TOOL_GROUPS.items():
+        for tool in runners:
+            monkeypatch.setitem(runners, tool, recorder(f"{group}___{tool}"))
+    return recorded
 
 
-@pytest.mark.parametrize("client", ["bedrock_agent", "dynamodb"])
-def test_configuration_is_read_at_load(handler_module: ModuleType, client: str) -> None:
-    module = importlib.reload(handler_module)
-    config = (
-        getattr(module, client).meta.config if client == "bedrock_agent" else module.dynamodb.meta.client.meta.config
-    )
+def test_configuration_is_read_at_load(load_handler: Callable[[], ModuleType]) -> None:
+    module = load_handler()
 
-    assert (module.TICKETS_TABLE, module.KNOWLEDGE_BASE_ID, module.DATA_SOURCE_ID) == (TABLE, KB_ID, DS_ID)
-    # botocore reads the legacy max_attempts as retries, so max_attempts=3 allows 4 attempts in all.
-    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
-    assert (config.connect_timeout, config.read_timeout) == (5, 10)
+    assert (module.KNOWLEDGE_BASE_ID, module.DATA_SOURCE_ID) == (KB_ID, DS_ID)
+    assert module.bedrock_agent.meta.region_name == REGION
+    assert module.bedrock_agent_runtime.meta.region_name == REGION
 
 
-def test_the_ticket_store_uses_the_configured_table(handler_module: ModuleType, table: Any) -> None:
-    table.put_item(Item=stored_ticket("TCK-ABC123", "2025-03-14T15:09:26.535897Z"))
-
-    ticket = handler_module.open_ticket_store().get("TCK-ABC123")
-
-    assert ticket is not None
-    assert ticket["ticket_id"] == "TCK-ABC123"
-
-
-def test_the_ticket_store_needs_its_table(handler_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TICKETS_TABLE")
-    module = importlib.reload(handler_module)
-
-    with pytest.raises(RuntimeError, match="TICKETS_TABLE"):
-        module.open_ticket_store()
-
-
-def test_function_events_go_to_the_function_schema_group(tool: ModuleType) -> None:
-    response = tool.handler(function_event("list_tickets"), FakeContext())
-
-    assert response == function_answer("list_tickets", '{"tickets":[]}')
-
-
-def test_api_events_go_to_the_openapi_group(tool: ModuleType) -> None:
-    response = tool.handler(api_event("/time"), FakeContext())
-
-    assert response["response"]["httpStatusCode"] == 200
-    assert set(response["response"]) == {"actionGroup", "apiPath", "httpMethod", "httpStatusCode", "responseBody"}
-
-
-def test_other_events_fail_in_the_function_shape(tool: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
-    response = tool.handler({"actionGroup": "SupportTickets", "inputText": "hi"}, FakeContext())
-
-    assert response == {
-        "messageVersion": "1.0",
-        "response": {
-            "actionGroup": "SupportTickets",
-            "function": "",
-            "functionResponse": {"responseState": "FAILURE", "responseBody": {"TEXT": {"body": UNSUPPORTED}}},
-        },
-        "sessionAttributes": {},
-        "promptSessionAttributes": {},
-    }
-    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
-    assert [json.loads(error) for error in errors] == [
-        {"message": "Event is neither a function nor an API call", "keys": ["actionGroup", "inputText"]}
-    ]
-
-
-@pytest.mark.parametrize("event", [None, "function", ["apiPath"], 42])
-def test_events_that_are_not_objects_fail_without_raising(tool: ModuleType, event: Any) -> None:
-    response = tool.handler(event, FakeContext())
-
-    assert response["response"]["functionResponse"] == {
-        "responseState": "FAILURE",
-        "responseBody": {"TEXT": {"body": UNSUPPORTED}},
-    }
-
-
-def raise_error(*args: Any, **kwargs: Any) -> Any:
-    raise RuntimeError("boom")
-
-
-def test_an_error_escaping_the_function_group_fails(
-    tool: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("name", gateway_tool_names())
+def test_each_tool_name_reaches_its_own_runner(
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], name: str
 ) -> None:
-    monkeypatch.setattr(tool, "handle_function_call", raise_error)
+    arguments = {"query": "How do I sync?"} if name.endswith("___search_documents") else {}
 
-    assert tool.handler(function_event("list_tickets"), FakeContext()) == function_answer(
-        "list_tickets", FAILED, "FAILURE"
+    assert tools.handler(arguments, gateway_context(name)) == {"ran": name}
+    assert calls == [(name, arguments)]
+
+
+def test_status_tools_run_for_real(tools: ModuleType, agent_stub: Stubber) -> None:
+    agent_stub.add_response("list_ingestion_jobs", {"ingestionJobSummaries": [job_summary()]}, list_jobs_params())
+
+    time = tools.handler({"timezone": "Asia/Tokyo"}, gateway_context("status___current_time"))
+    sync = tools.handler({}, gateway_context("status___knowledge_base_status"))
+
+    assert time["iso"] == "2025-03-15T00:09:26+09:00"
+    assert sync["status"] == "COMPLETE"
+
+
+def test_knowledge_tools_run_for_real(tools: ModuleType, runtime_stub: Stubber) -> None:
+    found = {"retrievalResults": [s3_passage("Run make sync.", "documents/guides/sync.md", 0.8)]}
+    runtime_stub.add_response("retrieve", found, retrieve_params("How do I sync?", 2))
+
+    result = tools.handler(
+        {"query": "How do I sync?", "max_results": 2}, gateway_context("knowledge___search_documents")
     )
-    assert [record.exc_info is not None for record in caplog.records if record.levelno == logging.ERROR] == [True]
+
+    assert result == {"results": [{"text": "Run make sync.", "source": "guides/sync.md", "score": 0.8}]}
 
 
-def test_an_error_escaping_the_api_group_is_a_500(tool: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tool, "handle_api_call", raise_error)
+def test_no_arguments_at_all_is_an_empty_object(tools: ModuleType) -> None:
+    assert tools.handler(None, gateway_context("status___current_time"))["timezone"] == "UTC"
 
-    assert tool.handler(api_event("/time"), FakeContext()) == api_answer(
-        "/time", 500, json.dumps({"error": FAILED}, separators=(",", ":"))
-    )
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "status___weather",
+        "knowledge___current_time",
+        "current_time",
+        "status__current_time",
+        "Status___current_time",
+        "status___current_time___extra",
+        "status___",
+        "___current_time",
+    ],
+)
+def test_an_unknown_tool_is_an_error_listing_the_tools(
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], name: str
+) -> None:
+    result = tools.handler({}, gateway_context(name))
+
+    assert set(result) == {"error"}
+    assert name in result["error"]
+    assert all(known in result["error"] for known in gateway_tool_names())
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        FakeContext(),
+        FakeContext(client_context=ClientContext()),
+        FakeContext(client_context=ClientContext(custom={})),
+        FakeContext(client_context=ClientContext(custom={"toolName": "status___current_time"})),
+        gateway_context(None),
+        gateway_context(["status___current_time"]),
+        gateway_context(""),
+    ],
+    ids=["no client context", "no custom", "empty custom", "other key", "null name", "list name", "empty name"],
+)
+def test_a_call_without_a_tool_name_is_an_error(
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], context: FakeContext
+) -> None:
+    result = tools.handler({}, context)
+
+    assert set(result) == {"error"}
+    assert all(known in result["error"] for known in gateway_tool_names())
+    assert calls == []
+
+
+@pytest.mark.parametrize("event", [["Europe/Paris"], "Europe/Paris", 42, True, 1.5])
+def test_arguments_that_are_not_an_object_are_an_error(
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], event: Any
+) -> None:
+    result = tools.handler(event, gateway_context("status___current_time"))
+
+    assert set(result) == {"error"}
+    assert "object" in result["error"]
+    assert calls == []
+
+
+def max_length(group: str, tool: str, field: str) -> int:
+    limit: int = input_schema(group, tool)["properties"][field]["maxLength"]
+    return limit
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "named"),
+    [
+        ("status___current_time", {"zone": "Europe/Paris"}, ["zone"]),
+        ("status___current_time", {"timezone": 5}, ["timezone", "string"]),
+        ("status___current_time", {"timezone": None}, ["timezone", "string"]),
+        ("status___current_time", {"timezone": ""}, ["timezone"]),
+        (
+            "status___current_time",
+            {"timezone": "A" * (max_length("status", "current_time", "timezone") + 1)},
+            ["timezone", str(max_length("status", "current_time", "timezone"))],
+        ),
+        ("status___knowledge_base_status", {"verbose": True}, ["verbose"]),
+        ("knowledge___search_documents", {}, ["query", "required"]),
+        ("knowledge___search_documents", {"query": ["sync"]}, ["query", "string"]),
+        (
+            "knowledge___search_documents",
+            {"query": "q" * (max_length("knowledge", "search_documents", "query") + 1)},
+            ["query", str(max_length("knowledge", "search_documents", "query"))],
+        ),
+        ("knowledge___search_documents", {"query": "sync", "max_results": "5"}, ["max_results"]),
+        ("knowledge___search_documents", {"query": "sync", "max_results": 2.5}, ["max_results"]),
+        ("knowledge___search_documents", {"query": "sync", "max_results": True}, ["max_results"]),
+        ("knowledge___search_documents", {"query": "sync", "max_results": 0}, ["max_results", "minimum"]),
+        ("knowledge___search_documents", {"query": "sync", "max_results": 11}, ["max_results", "maximum"]),
+        ("knowledge___search_documents", {"query": "sync", "top_k": 3}, ["top_k"]),
+    ],
+)
+def test_arguments_outside_the_schema_are_an_error_naming_the_field(
+    tools: ModuleType,
+    calls: list[tuple[str, dict[str, Any]]],
+    name: str,
+    arguments: dict[str, Any],
+    named: list[str],
+) -> None:
+    result = tools.handler(arguments, gateway_context(name))
+
+    assert set(result) == {"error"}
+    assert all(word in result["error"] for word in named), result["error"]
+    assert "\n" not in result["error"]
+    assert calls == []
+
+
+@pytest.mark.parametrize("max_results", [1, 10])
+def test_the_bounds_of_max_results_are_allowed(
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], max_results: int
+) -> None:
+    arguments = {"query": "sync", "max_results": max_results}
+
+    assert tools.handler(arguments, gateway_context("knowledge___search_documents")) == {
+        "ran": "knowledge___search_documents"
+    }
+    assert calls == [("knowledge___search_documents", arguments)]
+
+
+def test_a_failing_runner_is_an_error_result_not_an_exception(
+    tools: ModuleType, monkeypatch: pytest.MonkeyPatch, log_lines: LogLines
+) -> None:
+    def broken(arguments: Mapping[str, Any]) -> dict[str, Any]:
+        raise RuntimeError(f"secret detail from arn:aws:bedrock:{REGION}:123456789012:knowledge-base/{KB_ID}")
+
+    monkeypatch.setitem(tools.TOOL_GROUPS["status"], "current_time", broken)
+
+    result = tools.handler({}, gateway_context("status___current_time"))
+
+    assert set(result) == {"error"}
+    assert "current_time" in result["error"]
+    assert "secret" not in result["error"]
+    assert "arn:" not in result["error"]
+    errors = [line for line in log_lines() if line["level"] == "ERROR"]
+    assert len(errors) == 1
+    assert errors[0]["tool"] == "status___current_time"
+    assert "secret detail" in errors[0]["exception"]
+    assert errors[0]["function_request_id"] == REQUEST_ID
+
+
+def test_a_broken_clock_is_an_error_result(tools: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_clock() -> Any:
+        raise OSError("clock unavailable")
+
+    monkeypatch.setattr(tools, "now", broken_clock)
+
+    result = tools.handler({"timezone": "UTC"}, gateway_context("status___current_time"))
+
+    assert set(result) == {"error"}
+    assert "clock" not in result["error"]
+
+
+def test_a_refusal_is_logged_with_the_tool_and_the_reason(tools: ModuleType, log_lines: LogLines) -> None:
+    result = tools.handler({"zone": "Europe/Paris"}, gateway_context("status___current_time"))
+
+    logged = log_lines()
+    assert [(line["level"], line["tool"], line["reason"]) for line in logged] == [
+        ("INFO", "status___current_time", result["error"])
+    ]
+    assert logged[0]["function_name"] == FakeContext().function_name
+
+
+def test_each_call_logs_its_own_tool_name(tools: ModuleType, log_lines: LogLines) -> None:
+    tools.handler({"zone": "x"}, gateway_context("status___current_time"))
+    tools.handler({"top_k": 1}, gateway_context("knowledge___search_documents"))
+    tools.handler({}, FakeContext())
+
+    assert [line["tool"] for line in log_lines()] == ["status___current_time", "knowledge___search_documents", ""]

@@ -1,57 +1,43 @@
-"""The Status action group through the Lambda handler: exact OpenAPI responses."""
+"""The status tools: the time in a zone at a fixed moment, and the knowledge base's latest sync."""
 
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime, timedelta, timezone
 from types import ModuleType
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 from agent_tools import status
-from agent_tools.status import StatusDependencies, handle_api_call, utc_offset
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from .agent_tools_fakes import (
+    ACCOUNT,
+    DENIED_MESSAGE,
     DS_ID,
     KB_ID,
-    NOW,
-    REQUEST_ID,
-    FakeContext,
-    api_answer,
-    api_event,
-    latest_job,
+    LogLines,
+    gateway_context,
+    job_summary,
     list_jobs_params,
 )
 
-TIME = "/time"
-KB_STATUS = "/knowledge-base/status"
+CURRENT_TIME = "status___current_time"
+KB_STATUS = "status___knowledge_base_status"
+UNAVAILABLE = "unavailable right now"
 
 
-def call(module: ModuleType, api_path: str, parameters: dict[str, str] | None = None, **extra: Any) -> Any:
-    return module.handler(api_event(api_path, parameters, **extra), FakeContext())
+def time_in(tools: ModuleType, zone: str | None) -> dict[str, Any]:
+    arguments = {} if zone is None else {"timezone": zone}
+    result: dict[str, Any] = tools.handler(arguments, gateway_context(CURRENT_TIME))
+    return result
 
 
-def body(**payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"))
-
-
-def test_time_defaults_to_utc(tool: ModuleType) -> None:
-    assert call(tool, TIME) == api_answer(
-        TIME,
-        200,
-        body(timezone="UTC", iso="2025-03-14T15:09:26+00:00", weekday="Friday", utc_offset="+00:00"),
-    )
-
-
-@pytest.mark.parametrize("name", ["UTC", "utc"])
-def test_utc_needs_no_time_zone_data(tool: ModuleType, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    monkeypatch.setattr(status, "ZoneInfo", None)
-
-    assert json.loads(call(tool, TIME, {"timezone": name})["response"]["responseBody"]["application/json"]["body"]) == {
+@pytest.mark.parametrize("zone", [None, "UTC", "utc"])
+def test_the_time_in_utc(tools: ModuleType, zone: str | None) -> None:
+    assert time_in(tools, zone) == {
         "timezone": "UTC",
         "iso": "2025-03-14T15:09:26+00:00",
         "weekday": "Friday",
@@ -59,44 +45,57 @@ def test_utc_needs_no_time_zone_data(tool: ModuleType, monkeypatch: pytest.Monke
     }
 
 
-def test_time_in_a_named_zone(tool: ModuleType) -> None:
-    response = call(tool, TIME, {"timezone": "Asia/Tokyo"})
+def test_utc_needs_no_time_zone_data(tools: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_data(key: str) -> Any:
+        raise ZoneInfoNotFoundError(key)
 
-    # Without time zone data (some Lambda runtimes ship none) only UTC works, and the agent is told so.
-    if "Asia/Tokyo" in available_timezones():
-        expected = body(timezone="Asia/Tokyo", iso="2025-03-15T00:09:26+09:00", weekday="Saturday", utc_offset="+09:00")
-        assert response == api_answer(TIME, 200, expected)
-    else:
-        expected = body(error='Time zone "Asia/Tokyo" is unavailable: this runtime has no time zone data, only UTC.')
-        assert response == api_answer(TIME, 400, expected)
+    monkeypatch.setattr(status, "ZoneInfo", no_data)
+    monkeypatch.setattr(status, "available_timezones", set)
+
+    assert time_in(tools, "UTC")["iso"] == "2025-03-14T15:09:26+00:00"
 
 
 @pytest.mark.parametrize(
-    "name", ["Mars/Olympus_Mons", "Europe", "../etc/passwd", "/etc/localtime", "", "Europe/Paris\x00"]
+    ("zone", "iso", "weekday", "offset"),
+    [
+        ("Asia/Tokyo", "2025-03-15T00:09:26+09:00", "Saturday", "+09:00"),
+        # Daylight saving time began in New York on 9 March 2025.
+        ("America/New_York", "2025-03-14T11:09:26-04:00", "Friday", "-04:00"),
+        ("Asia/Kolkata", "2025-03-14T20:39:26+05:30", "Friday", "+05:30"),
+        ("America/St_Johns", "2025-03-14T12:39:26-02:30", "Friday", "-02:30"),
+        ("Pacific/Chatham", "2025-03-15T04:54:26+13:45", "Saturday", "+13:45"),
+        ("Pacific/Pago_Pago", "2025-03-14T04:09:26-11:00", "Friday", "-11:00"),
+    ],
 )
-def test_unknown_time_zone(tool: ModuleType, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    monkeypatch.setattr(status, "available_timezones", lambda: {"Europe/Paris"})
-
-    assert call(tool, TIME, {"timezone": name}) == api_answer(
-        TIME, 400, body(error=f"Unknown time zone {json.dumps(name)}; use an IANA name such as Europe/Paris, or UTC.")
-    )
+def test_the_time_in_a_named_zone(tools: ModuleType, zone: str, iso: str, weekday: str, offset: str) -> None:
+    assert time_in(tools, zone) == {"timezone": zone, "iso": iso, "weekday": weekday, "utc_offset": offset}
 
 
-def test_a_named_zone_without_time_zone_data(tool: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(status, "available_timezones", set)
-    monkeypatch.setattr(status, "resolve_zone", lambda name: None)
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus_Mons", "Europe", "Europe/", "../etc/passwd", "/etc/localtime", "Europe/Paris\x00"]
+)
+def test_an_unknown_zone_is_an_error(tools: ModuleType, zone: str) -> None:
+    result = time_in(tools, zone)
 
-    assert call(tool, TIME, {"timezone": "Europe/Paris"}) == api_answer(
-        TIME,
-        400,
-        body(error='Time zone "Europe/Paris" is unavailable: this runtime has no time zone data, only UTC.'),
-    )
+    assert set(result) == {"error"}
+    assert json.dumps(zone) in result["error"]
+    assert "UTC" in result["error"]
 
 
-def test_an_overlong_time_zone_is_rejected(tool: ModuleType) -> None:
-    assert call(tool, TIME, {"timezone": "A" * 65}) == api_answer(
-        TIME, 400, body(error="Invalid parameter timezone: must be at most 64 characters long, got 65.")
-    )
+def test_a_runtime_without_time_zone_data_says_so(tools: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_data(key: str) -> Any:
+        raise ZoneInfoNotFoundError(key)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(status, "ZoneInfo", no_data)
+        patch.setattr(status, "available_timezones", set)
+        unavailable = time_in(tools, "Europe/Paris")
+    unknown = time_in(tools, "Mars/Olympus_Mons")
+
+    assert set(unavailable) == {"error"}
+    assert '"Europe/Paris"' in unavailable["error"]
+    assert "time zone data" in unavailable["error"]
+    assert "time zone data" not in unknown["error"]
 
 
 @pytest.mark.parametrize(
@@ -105,153 +104,125 @@ def test_an_overlong_time_zone_is_rejected(tool: ModuleType) -> None:
         (timedelta(0), "+00:00"),
         (timedelta(hours=5, minutes=45), "+05:45"),
         (timedelta(hours=-3, minutes=-30), "-03:30"),
+        (timedelta(minutes=-1), "-00:01"),
         (timedelta(hours=-10), "-10:00"),
+        (timedelta(hours=14), "+14:00"),
     ],
 )
 def test_utc_offset(offset: timedelta, expected: str) -> None:
-    assert utc_offset(datetime(2025, 1, 1, tzinfo=timezone(offset))) == expected
+    assert status.utc_offset(datetime(2025, 1, 1, tzinfo=timezone(offset))) == expected
 
 
-def test_knowledge_base_status_of_the_latest_job(tool: ModuleType, stubber: Stubber) -> None:
-    stubber.add_response("list_ingestion_jobs", latest_job(), list_jobs_params())
+def test_the_latest_sync(tools: ModuleType, agent_stub: Stubber) -> None:
+    agent_stub.add_response("list_ingestion_jobs", {"ingestionJobSummaries": [job_summary()]}, list_jobs_params())
 
-    assert call(tool, KB_STATUS) == api_answer(
-        KB_STATUS,
-        200,
-        body(
-            status="COMPLETE",
-            started_at="2025-03-14T15:09:26+00:00",
-            updated_at="2025-03-14T15:11:31+00:00",
-            statistics={
-                "documents_scanned": 12,
-                "new_documents_indexed": 3,
-                "modified_documents_indexed": 2,
-                "documents_deleted": 1,
-                "documents_failed": 1,
-            },
-        ),
-    )
+    assert tools.handler({}, gateway_context(KB_STATUS)) == {
+        "status": "COMPLETE",
+        "started_at": "2025-03-14T15:09:26+00:00",
+        "updated_at": "2025-03-14T15:11:31+00:00",
+        "statistics": {
+            "documents_scanned": 12,
+            "new_documents_indexed": 3,
+            "modified_documents_indexed": 2,
+            "documents_deleted": 1,
+            "documents_failed": 7,
+        },
+    }
 
 
-def test_knowledge_base_never_synced(tool: ModuleType, stubber: Stubber) -> None:
-    stubber.add_response("list_ingestion_jobs", {"ingestionJobSummaries": []}, list_jobs_params())
+def test_a_sync_in_progress_without_statistics(agent_stub: Stubber) -> None:
+    job = job_summary(status="IN_PROGRESS")
+    del job["statistics"]
+    agent_stub.add_response("list_ingestion_jobs", {"ingestionJobSummaries": [job]}, list_jobs_params())
 
-    assert call(tool, KB_STATUS) == api_answer(KB_STATUS, 200, body(status="NEVER_SYNCED"))
+    result = status.knowledge_base_status(agent_stub.client, KB_ID, DS_ID)
+
+    assert result["status"] == "IN_PROGRESS"
+    assert set(result["statistics"].values()) == {0}
 
 
-AWS_ERRORS = {
-    "AccessDeniedException": 403,
-    "ResourceNotFoundException": 404,
-    "ValidationException": 400,
-    "ThrottlingException": 429,
-    "InternalServerException": 500,
-}
+def test_a_knowledge_base_never_synced(tools: ModuleType, agent_stub: Stubber) -> None:
+    agent_stub.add_response("list_ingestion_jobs", {"ingestionJobSummaries": []}, list_jobs_params())
+
+    assert tools.handler({}, gateway_context(KB_STATUS)) == {"status": "NEVER_SYNCED"}
 
 
 @pytest.mark.parametrize(
-    ("code", "status_code"),
+    ("code", "http_status"),
     [
-        ("AccessDeniedException", 502),
-        ("ResourceNotFoundException", 502),
-        ("ValidationException", 502),
-        ("ThrottlingException", 503),
-        ("InternalServerException", 503),
+        ("ThrottlingException", 429),
+        ("TooManyRequestsException", 429),
+        ("ServiceUnavailableException", 503),
+        ("InternalServerException", 500),
     ],
 )
-def test_knowledge_base_status_errors_are_one_line(
-    tool: ModuleType, stubber: Stubber, caplog: pytest.LogCaptureFixture, code: str, status_code: int
+def test_a_busy_service_is_unavailable_right_now(
+    tools: ModuleType, agent_stub: Stubber, code: str, http_status: int
 ) -> None:
-    stubber.add_client_error("list_ingestion_jobs", code, "not allowed here", AWS_ERRORS[code], list_jobs_params())
+    agent_stub.add_client_error("list_ingestion_jobs", code, DENIED_MESSAGE, http_status, list_jobs_params())
 
-    assert call(tool, KB_STATUS) == api_answer(
-        KB_STATUS, status_code, body(error=f"Could not read the knowledge base status: {code}.")
-    )
-    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
-    assert errors == [
-        json.dumps(
-            {"message": "Could not list ingestion jobs", "error": f"{code}: not allowed here"}, separators=(",", ":")
-        )
+    result = tools.handler({}, gateway_context(KB_STATUS))
+
+    assert set(result) == {"error"}
+    assert UNAVAILABLE in result["error"]
+    assert_no_aws_details(result["error"])
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status"),
+    [("AccessDeniedException", 403), ("ResourceNotFoundException", 404), ("ValidationException", 400)],
+)
+def test_a_refusal_is_a_generic_error_and_the_details_go_to_the_log(
+    tools: ModuleType, agent_stub: Stubber, log_lines: LogLines, code: str, http_status: int
+) -> None:
+    agent_stub.add_client_error("list_ingestion_jobs", code, DENIED_MESSAGE, http_status, list_jobs_params())
+
+    result = tools.handler({}, gateway_context(KB_STATUS))
+
+    assert set(result) == {"error"}
+    assert UNAVAILABLE not in result["error"]
+    assert_no_aws_details(result["error"])
+    errors = [line for line in log_lines() if line["level"] == "ERROR"]
+    assert [(line["tool"], code in line["error"], DENIED_MESSAGE in line["error"]) for line in errors] == [
+        (KB_STATUS, True, True)
     ]
 
 
 class Unreachable:
-    """A bedrock-agent client whose endpoint cannot be reached."""
+    """A bedrock-agent client whose endpoint cannot be reached, or does not answer in time."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
     def list_ingestion_jobs(self, **kwargs: Any) -> dict[str, Any]:
-        raise EndpointConnectionError(endpoint_url="https://bedrock-agent.us-east-1.amazonaws.com")
-
-
-def dependencies(**overrides: Any) -> StatusDependencies:
-    values: dict[str, Any] = {
-        "bedrock_agent": Unreachable(),
-        "knowledge_base_id": KB_ID,
-        "data_source_id": DS_ID,
-        "now": lambda: NOW,
-        **overrides,
-    }
-    return StatusDependencies(**values)
-
-
-def test_an_unreachable_bedrock_is_unavailable() -> None:
-    assert handle_api_call(api_event(KB_STATUS), dependencies(), request_id=REQUEST_ID) == api_answer(
-        KB_STATUS, 503, body(error="Could not reach Bedrock to read the knowledge base status.")
-    )
-
-
-@pytest.mark.parametrize("missing", ["knowledge_base_id", "data_source_id"])
-def test_an_unconfigured_knowledge_base_is_unavailable(missing: str) -> None:
-    response = handle_api_call(api_event(KB_STATUS), dependencies(**{missing: ""}), request_id=REQUEST_ID)
-
-    assert response == api_answer(KB_STATUS, 503, body(error="The knowledge base status is not configured."))
-
-
-def test_an_unexpected_error_is_a_500_without_details(caplog: pytest.LogCaptureFixture) -> None:
-    def broken_clock() -> datetime:
-        raise OSError("clock unavailable")
-
-    response = handle_api_call(api_event(TIME), dependencies(now=broken_clock), request_id=REQUEST_ID)
-
-    assert response == api_answer(
-        TIME,
-        500,
-        body(error=f"The tool failed unexpectedly (request id {REQUEST_ID}); nothing more is known. Try again later."),
-    )
-    assert [record.exc_info is not None for record in caplog.records if record.levelno == logging.ERROR] == [True]
+        raise self.error
 
 
 @pytest.mark.parametrize(
-    ("api_path", "method"), [("/weather", "GET"), ("/time", "POST"), ("/knowledge-base", "GET"), ("/Time", "GET")]
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://bedrock-agent.us-east-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://bedrock-agent.us-east-1.amazonaws.com"),
+    ],
 )
-def test_unknown_operations_are_404(tool: ModuleType, api_path: str, method: str) -> None:
-    response = call(tool, api_path, httpMethod=method)
+def test_an_unreachable_service_is_an_error(error: Exception) -> None:
+    result = status.knowledge_base_status(Unreachable(error), KB_ID, DS_ID)
 
-    available = "GET /time, GET /knowledge-base/status"
-    assert response == api_answer(
-        api_path, 404, body(error=f"No operation {method} {api_path}; the operations are {available}."), method
-    )
+    assert set(result) == {"error"}
+    assert "amazonaws.com" not in result["error"]
 
 
-def test_the_method_is_matched_case_insensitively(tool: ModuleType) -> None:
-    assert call(tool, TIME, httpMethod="get")["response"]["httpStatusCode"] == 200
+def assert_no_aws_details(message: str) -> None:
+    assert "arn:" not in message
+    assert ACCOUNT not in message
+    assert "not authorized" not in message
+    assert "Exception" not in message
 
 
-def test_an_unknown_query_parameter_is_400(tool: ModuleType) -> None:
-    assert call(tool, TIME, {"zone": "Europe/Paris"}) == api_answer(
-        TIME, 400, body(error="Unknown parameter zone for GET /time; it accepts timezone.")
-    )
+@pytest.mark.parametrize(("knowledge_base", "data_source"), [("", DS_ID), (KB_ID, "")])
+def test_without_its_ids_the_status_says_so_and_calls_nothing(knowledge_base: str, data_source: str) -> None:
+    never = Unreachable(AssertionError("no call expected"))
 
-
-def test_a_parameter_of_an_operation_without_parameters_is_400(tool: ModuleType) -> None:
-    assert call(tool, KB_STATUS, {"verbose": "true"}) == api_answer(
-        KB_STATUS,
-        400,
-        body(error="Unknown parameter verbose for GET /knowledge-base/status; it accepts no parameters."),
-    )
-
-
-def test_a_request_body_is_400(tool: ModuleType) -> None:
-    request_body = {"content": {"application/json": {"properties": [{"name": "a", "type": "string", "value": "b"}]}}}
-
-    assert call(tool, TIME, requestBody=request_body) == api_answer(
-        TIME, 400, body(error="GET /time takes no request body.")
-    )
+    assert status.knowledge_base_status(never, knowledge_base, data_source) == {
+        "error": "The knowledge base status is not configured."
+    }
