@@ -35,6 +35,7 @@ def build_app(config: AppConfig, app: cdk.App | None = None) -> cdk.App:
         baseline=foundation.baseline,
         knowledge_base=foundation.knowledge_base,
         tickets=foundation.tickets,
+        agent_memory=foundation.agent_memory,
         env=env,
         tags=tags,
         stack_name=f"{config.stack_prefix}-Application",

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks.config import AppConfig
 from stacks.constructs.agent import Agent
+from stacks.constructs.agent_memory import AgentMemory
 from stacks.constructs.api import Api
 from stacks.constructs.common import Baseline
 from stacks.constructs.guardrail import Guardrail
@@ -28,6 +29,7 @@ class ApplicationStack(cdk.Stack):
         baseline: Baseline,
         knowledge_base: KnowledgeBase,
         tickets: Tickets,
+        agent_memory: AgentMemory | None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -38,7 +40,7 @@ class ApplicationStack(cdk.Stack):
             config=config.agent,
             knowledge_base=knowledge_base,
             guardrail=self.guardrail,
-            tickets=tickets,
+            memory=agent_memory,
             baseline=baseline,
         )
 
@@ -49,14 +51,15 @@ class ApplicationStack(cdk.Stack):
             guardrail=self.guardrail,
             agent=self.agent,
             knowledge_base=knowledge_base,
+            tickets=tickets,
             baseline=baseline,
         )
 
         cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id)
         cdk.CfnOutput(self, "GuardrailVersion", value=self.guardrail.guardrail_version)
         cdk.CfnOutput(self, "GuardrailArn", value=self.guardrail.guardrail_arn)
-        cdk.CfnOutput(self, "AgentId", value=self.agent.agent_id)
-        cdk.CfnOutput(self, "AgentAliasId", value=self.agent.agent_alias_id)
+        cdk.CfnOutput(self, "HarnessArn", value=self.agent.harness_arn)
+        cdk.CfnOutput(self, "HarnessEndpointName", value=self.agent.endpoint_name)
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         cdk.CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
         cdk.CfnOutput(self, "PeopleClientId", value=self.api.people_client.user_pool_client_id)

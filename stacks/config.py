@@ -25,7 +25,7 @@ PROFILES = ("dev", "prod")
 EGRESS_MODES = ("none", "nat")
 REMOVAL_POLICIES = ("retain", "destroy")
 # The interface endpoints the stack's Lambdas call; each costs about $7.30 per AZ per month.
-INTERFACE_ENDPOINTS = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent", "xray")
+INTERFACE_ENDPOINTS = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent", "bedrock-agentcore", "xray")
 # The values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -120,11 +120,15 @@ _DEFAULTS: dict[str, Any] = {
     "agent": {
         "model": "anthropic.claude-haiku-4-5-20251001-v1:0",
         "instruction_file": "prompts/agent_instruction.md",
-        "idle_session_ttl_seconds": 600,
+        "max_iterations": 10,
+        "max_tokens": 2048,
+        "max_turn_tokens": 16000,
+        "timeout_seconds": 120,
+        "idle_timeout_seconds": 300,
+        "max_lifetime_seconds": 3600,
         "memory": True,
         "memory_days": 30,
-        "memory_max_recent_sessions": 20,
-        "pre_processing": True,
+        "memory_messages": 20,
     },
     "api": {
         "throttle_rate": 10,
@@ -255,11 +259,15 @@ class AgentConfig:
     model: str
     inference_profile: str
     instruction: str
-    idle_session_ttl_seconds: int
+    max_iterations: int
+    max_tokens: int
+    max_turn_tokens: int
+    timeout_seconds: int
+    idle_timeout_seconds: int
+    max_lifetime_seconds: int
     memory: bool
     memory_days: int
-    memory_max_recent_sessions: int
-    pre_processing: bool
+    memory_messages: int
 
     @property
     def model_identifier(self) -> str:
@@ -273,8 +281,8 @@ def model_identifier(model: str, inference_profile: str) -> str:
 
 
 AGENT_SETTINGS = (
-    "idle_session_ttl_seconds", "instruction_file", "memory", "memory_days", "memory_max_recent_sessions", "model",
-    "pre_processing",
+    "idle_timeout_seconds", "instruction_file", "max_iterations", "max_lifetime_seconds", "max_tokens",
+    "max_turn_tokens", "memory", "memory_days", "memory_messages", "model", "timeout_seconds",
 )  # fmt: skip
 
 
@@ -490,13 +498,15 @@ def _agent(raw: Mapping[str, Any], inference_profile: str) -> AgentConfig:
         ),
         inference_profile=inference_profile,
         instruction=instruction.strip(),
-        idle_session_ttl_seconds=_integer(key + "idle_session_ttl_seconds", raw["idle_session_ttl_seconds"], 60, 3600),
+        max_iterations=_integer(key + "max_iterations", raw["max_iterations"], 1, 50),
+        max_tokens=_integer(key + "max_tokens", raw["max_tokens"], 256, 8192),
+        max_turn_tokens=_integer(key + "max_turn_tokens", raw["max_turn_tokens"], 1000, 200_000),
+        timeout_seconds=_integer(key + "timeout_seconds", raw["timeout_seconds"], 10, 900),
+        idle_timeout_seconds=_integer(key + "idle_timeout_seconds", raw["idle_timeout_seconds"], 60, 28_800),
+        max_lifetime_seconds=_integer(key + "max_lifetime_seconds", raw["max_lifetime_seconds"], 60, 28_800),
         memory=_boolean(key + "memory", raw["memory"]),
-        memory_days=_integer(key + "memory_days", raw["memory_days"], 1, 365),
-        memory_max_recent_sessions=_integer(
-            key + "memory_max_recent_sessions", raw["memory_max_recent_sessions"], 1, 50
-        ),
-        pre_processing=_boolean(key + "pre_processing", raw["pre_processing"]),
+        memory_days=_integer(key + "memory_days", raw["memory_days"], 3, 365),
+        memory_messages=_integer(key + "memory_messages", raw["memory_messages"], 1, 100),
     )
 
 

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from stacks.config import AppConfig
+from stacks.constructs.agent_memory import AgentMemory
 from stacks.constructs.alerts import Alerts
 from stacks.constructs.common import Baseline, data_removal_policy, log_retention
 from stacks.constructs.documents import Documents
@@ -20,7 +21,7 @@ from stacks.constructs.vector_store import vector_store
 
 
 class FoundationStack(cdk.Stack):
-    """Network, key and data (documents, vectors, knowledge base, tickets): deployed rarely, retained on destroy."""
+    """Network, key and data (documents, vectors, knowledge base, tickets, agent memory): retained on destroy."""
 
     def __init__(self, scope: Construct, id_: str, *, config: AppConfig, **kwargs: Any) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -66,6 +67,11 @@ class FoundationStack(cdk.Stack):
             key=key,
         )
         self.tickets = Tickets(self, "Tickets", key=key, removal_policy=removal_policy)
+        self.agent_memory = (
+            AgentMemory(self, "AgentMemory", days=config.agent.memory_days, key=key, removal_policy=removal_policy)
+            if config.agent.memory
+            else None
+        )
         self.ingestion = IngestionPipeline(
             self,
             "Ingestion",

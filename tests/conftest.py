@@ -32,7 +32,7 @@ def egress_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
             "chunking": {"strategy": "hierarchical"},
         },
         "inference_profile": "none",
-        "agent": {"memory": False, "pre_processing": False},
+        "agent": {"memory": False},
     }
     overrides = {"genai": json.dumps(settings)}
     return synthesize(tmp_path_factory.mktemp("egress"), overrides)

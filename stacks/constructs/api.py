@@ -10,23 +10,26 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from stacks.config import ApiConfig
 from stacks.constructs.agent import Agent
 from stacks.constructs.common import Baseline, acknowledge
-from stacks.constructs.function import LAMBDA_ROOT, VpcFunction
+from stacks.constructs.function import VpcFunction
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
 from stacks.constructs.models import grant_invoke_models, model_arn
+from stacks.constructs.packaging import LAMBDA_ROOT
+from stacks.constructs.tickets import Tickets
 
-# The public Powertools for AWS Lambda (Python) v3 layer; tests run against the same release (3.31.1).
-POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:36"
 SCHEMAS = LAMBDA_ROOT / "api" / "schemas.json"
+REQUIREMENTS = LAMBDA_ROOT / "api" / "requirements.txt"
 INVOKE_SCOPE = "invoke"
+# Callers with this scope may ask for the agent's trace (the tools it called); nothing else depends on it.
+ADMIN_SCOPE = "admin"
 # People sign in with SRP and get access tokens scoped aws.cognito.signin.user.admin; machines get genai/invoke.
 PEOPLE_SCOPE = "aws.cognito.signin.user.admin"
 ERROR_TEMPLATE = (
@@ -47,6 +50,7 @@ class Api(Construct):
         guardrail: Guardrail,
         agent: Agent,
         knowledge_base: KnowledgeBase,
+        tickets: Tickets,
         baseline: Baseline,
     ) -> None:
         super().__init__(scope, id_)
@@ -54,6 +58,7 @@ class Api(Construct):
         key, log_retention, removal_policy = baseline.key, baseline.log_retention, baseline.removal_policy
         self._config = config
         self._users(config, removal_policy)
+        self.session_key = self._session_key(key)
 
         generation_model_arn = model_arn(self, config.generation_model, inference_profile=config.inference_profile)
         self.function = VpcFunction(
@@ -67,27 +72,24 @@ class Api(Construct):
             wildcard_note="bedrock:RetrieveAndGenerate has no resource-level permission either",
             memory_size=config.memory_mb,
             reserved_concurrency=config.reserved_concurrency,
-            layers=[
-                lambda_.LayerVersion.from_layer_version_arn(
-                    self,
-                    "Powertools",
-                    POWERTOOLS_LAYER.format(partition=stack.partition, region=stack.region),
-                )
-            ],
+            requirements=REQUIREMENTS,
             environment={
                 "MODELS": json.dumps([{"id": m.id, "name": m.name} for m in config.models]),
                 "GENERATION_MODEL_ARN": generation_model_arn,
                 "GUARDRAIL_ID": guardrail.guardrail_id,
                 "GUARDRAIL_VERSION": guardrail.guardrail_version,
                 "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
-                "AGENT_ID": agent.agent_id,
-                "AGENT_ALIAS_ID": agent.agent_alias_id,
+                "HARNESS_ARN": agent.harness_arn,
+                "HARNESS_ENDPOINT": agent.endpoint_name,
+                "TICKETS_TABLE": tickets.table.table_name,
+                # Resolved by CloudFormation at deploy time; the function's environment is encrypted with the key.
+                "SESSION_KEY": self.session_key.secret_value.unsafe_unwrap(),
                 "CORS_ORIGINS": ",".join(config.cors_origins),
                 "POWERTOOLS_SERVICE_NAME": "genai-api",
                 "POWERTOOLS_METRICS_NAMESPACE": stack.stack_name,
             },
         )
-        self._grant(guardrail, agent, knowledge_base)
+        self._grant(guardrail, agent, knowledge_base, tickets)
 
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
@@ -170,7 +172,10 @@ class Api(Construct):
             removal_policy=removal_policy,
         )
         invoke = cognito.ResourceServerScope(scope_name=INVOKE_SCOPE, scope_description="Call every API route")
-        self.scope_server = self.user_pool.add_resource_server("ResourceServer", identifier="genai", scopes=[invoke])
+        admin = cognito.ResourceServerScope(scope_name=ADMIN_SCOPE, scope_description="See the agent's trace")
+        self.scope_server = self.user_pool.add_resource_server(
+            "ResourceServer", identifier="genai", scopes=[invoke, admin]
+        )
         if config.mfa != "required":
             acknowledge(
                 self.user_pool,
@@ -208,26 +213,49 @@ class Api(Construct):
             auth_flows=cognito.AuthFlow(),
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(client_credentials=True),
-                scopes=[cognito.OAuthScope.resource_server(self.scope_server, invoke)],
+                # A token request names the scopes it wants; one that names none gets both.
+                scopes=[
+                    cognito.OAuthScope.resource_server(self.scope_server, invoke),
+                    cognito.OAuthScope.resource_server(self.scope_server, admin),
+                ],
             ),
             access_token_validity=cdk.Duration.hours(1),
         )
         self.token_url = f"{self.domain.base_url()}/oauth2/token"
 
-    def _grant(self, guardrail: Guardrail, agent: Agent, knowledge_base: KnowledgeBase) -> None:
+    def _session_key(self, key: kms.IKey) -> secretsmanager.Secret:
+        """The key the function signs session ids with, so that no caller can continue another's conversation."""
+        secret = secretsmanager.Secret(
+            self,
+            "SessionKey",
+            description="Signs the API's session ids; replacing it ends every open conversation",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        )
+        for finding in (
+            "AwsSolutions-SMG4",
+            "NIST.800.53.R5-SecretsManagerUsingKMSKey",
+            "NIST.800.53.R5-SecretsManagerRotationEnabled",
+            "HIPAA.Security-SecretsManagerRotationEnabled",
+        ):
+            acknowledge(
+                secret,
+                finding,
+                "The secret is an HMAC key for session ids, read by CloudFormation into the function's encrypted "
+                "environment at deploy; rotating it on a schedule would end every open conversation, so it is "
+                "rotated by replacing the secret in a deploy (see README, Operations).",
+            )
+        return secret
+
+    def _grant(self, guardrail: Guardrail, agent: Agent, knowledge_base: KnowledgeBase, tickets: Tickets) -> None:
         role = self.function.role
         grant_invoke_models(
             role, [m.model for m in self._config.models], inference_profile=self._config.inference_profile
         )
         guardrail.grant_apply(role)
         agent.grant_invoke(role)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="RetrieveFromTheKnowledgeBase",
-                actions=["bedrock:Retrieve"],
-                resources=[knowledge_base.knowledge_base_arn],
-            )
-        )
+        knowledge_base.grant_retrieve(role)
+        tickets.grant_owned_access(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(sid="RetrieveAndGenerate", actions=["bedrock:RetrieveAndGenerate"], resources=["*"])
         )

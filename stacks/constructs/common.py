@@ -69,6 +69,34 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     cdk.Validations.of(target).acknowledge(cdk.Acknowledgment(id=f"{pack}::{finding}", reason=reason))
 
 
+def acknowledge_wildcard(construct: IConstruct, resource: str, reason: str) -> None:
+    """Acknowledge AwsSolutions-IAM5 for one wildcard resource of a policy, named as cdk-nag names it.
+
+    cdk-nag writes the resolved ARN into the finding's id (`<AWS::Region>` while the environment is agnostic,
+    `eu-west-1` once it is pinned), so the id is rendered from the same value the policy holds.
+    """
+    acknowledge(construct, f"AwsSolutions-IAM5[Resource::{nag_resource(construct, resource)}]", reason)
+
+
+def nag_resource(scope: IConstruct, value: str) -> str:
+    """A resource value as cdk-nag prints it: pseudo parameters and references as <Name>, attributes <Id.Attr>."""
+    return _render(cdk.Stack.of(scope).resolve(value))
+
+
+def _render(node: Any) -> str:
+    if isinstance(node, str):
+        return node
+    if "Ref" in node:
+        return f"<{node['Ref']}>"
+    if "Fn::GetAtt" in node:
+        resource, attribute = node["Fn::GetAtt"]
+        return f"<{resource}.{attribute}>"
+    if "Fn::Join" in node:
+        separator, parts = node["Fn::Join"]
+        return str(separator).join(_render(part) for part in parts)
+    raise ValueError(f"cannot name {node} as cdk-nag does")
+
+
 def logical_id(construct: IConstruct) -> str:
     """The logical ID of the resource behind `construct`, as cdk-nag names it in a finding."""
     resource = cast(cdk.CfnElement, construct.node.default_child)

@@ -13,19 +13,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.constructs.common import Baseline, acknowledge, dead_letter_queue
+from stacks.constructs.packaging import function_code
 from stacks.constructs.roles import ManagedPolicyRole
 
-LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-
-
-SHARED_PACKAGE = "common"
-
-
-def function_code(package: str) -> lambda_.Code:
-    """The `lambda/<package>` package and the shared `lambda/common` as a plain asset, without bytecode caches."""
-    siblings = sorted(path.name for path in LAMBDA_ROOT.iterdir() if path.name not in (package, SHARED_PACKAGE))
-    return lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=[*siblings, "**/__pycache__", "**/*.pyc"])
+# The public Powertools for AWS Lambda (Python) v3 layer every function logs, traces and measures with; the
+# tests run against the same release (3.31.1).
+POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:36"
 
 
 class VpcFunction(Construct):
@@ -43,7 +37,7 @@ class VpcFunction(Construct):
         timeout: cdk.Duration,
         memory_size: int = 256,
         reserved_concurrency: int = 2,
-        layers: list[lambda_.ILayerVersion] | None = None,
+        requirements: Path | None = None,
         wildcard_note: str = "",
     ) -> None:
         super().__init__(scope, id_)
@@ -75,7 +69,7 @@ class VpcFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            code=function_code(package),
+            code=function_code(package, requirements),
             handler=f"{package}.handler.handler",
             role=self.role,
             environment=dict(environment),
@@ -90,7 +84,13 @@ class VpcFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             dead_letter_queue=self.dead_letter_queue,
-            layers=layers,
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self,
+                    "Powertools",
+                    POWERTOOLS_LAYER.format(partition=cdk.Stack.of(self).partition, region=cdk.Stack.of(self).region),
+                )
+            ],
         )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from stacks.config import KnowledgeBaseConfig
 from stacks.constructs.alerts import Alerts
-from stacks.constructs.common import Baseline, acknowledge, dead_letter_queue, digest, logical_id
+from stacks.constructs.common import Baseline, acknowledge, acknowledge_wildcard, dead_letter_queue, digest
 from stacks.constructs.documents import Documents
 from stacks.constructs.function import VpcFunction
 from stacks.constructs.knowledge_base import KnowledgeBase
@@ -85,13 +85,7 @@ class IngestionPipeline(Construct):
             },
             timeout=FUNCTION_TIMEOUT,
         )
-        self.function.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="SyncTheKnowledgeBase",
-                actions=["bedrock:ListIngestionJobs", "bedrock:StartIngestionJob"],
-                resources=[knowledge_base.knowledge_base_arn],
-            )
-        )
+        knowledge_base.grant_sync(self.function.role)
         self.queue.grant_consume_messages(self.function.role)
         event_source = self.function.function.add_event_source_mapping(
             "DocumentChanges",
@@ -159,9 +153,9 @@ class IngestionPipeline(Construct):
             )
         )
         role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[key.key_arn]))
-        acknowledge(
+        acknowledge_wildcard(
             role.policy,
-            f"AwsSolutions-IAM5[Resource::<{logical_id(documents.bucket)}.Arn>/{prefix}*]",
+            documents.bucket.arn_for_objects(f"{prefix}*"),
             f"The function writes the sample documents, whose names come from the sample-docs folder, under "
             f"{prefix} only; it may not write anywhere else in the bucket.",
         )

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import ChunkingConfig, KnowledgeBaseConfig
-from stacks.constructs.common import acknowledge, logical_id
+from stacks.constructs.common import acknowledge_wildcard
 from stacks.constructs.documents import Documents
 from stacks.constructs.models import model_arn
 from stacks.constructs.roles import ManagedPolicyRole, service_principal
@@ -95,6 +95,26 @@ class KnowledgeBase(Construct):
         self.knowledge_base_arn = self.knowledge_base.attr_knowledge_base_arn
         self.data_source_id = self.data_source.attr_data_source_id
 
+    def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` search the knowledge base (Retrieve)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["bedrock:Retrieve"], resource_arns=[self.knowledge_base_arn]
+        )
+
+    def grant_sync_status(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` read the knowledge base's ingestion jobs."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["bedrock:ListIngestionJobs"], resource_arns=[self.knowledge_base_arn]
+        )
+
+    def grant_sync(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` start ingestion jobs and read them."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["bedrock:ListIngestionJobs", "bedrock:StartIngestionJob"],
+            resource_arns=[self.knowledge_base_arn],
+        )
+
     def _grant(self, documents: Documents, key: kms.IKey) -> None:
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -118,9 +138,9 @@ class KnowledgeBase(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
         )
-        acknowledge(
+        acknowledge_wildcard(
             self.role.policy,
-            f"AwsSolutions-IAM5[Resource::<{logical_id(documents.bucket)}.Arn>/{Documents.PREFIX}*]",
+            documents.objects_arn(),
             f"The knowledge base reads every object under the {Documents.PREFIX} prefix it indexes; object keys are "
             "chosen by whoever uploads documents, so the grant names the prefix, not single objects.",
         )

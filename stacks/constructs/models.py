@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import model_identifier
-from stacks.constructs.common import acknowledge
+from stacks.constructs.common import acknowledge_wildcard
 from stacks.constructs.roles import ManagedPolicyRole
 
 INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
@@ -40,16 +40,17 @@ def grant_invoke_models(role: ManagedPolicyRole, models: Iterable[str], *, infer
         )
         # A profile routes each request to the model in one of its geography's regions; the model may be
         # called there only through this profile.
+        anywhere = f"arn:{stack.partition}:bedrock:*::foundation-model/{model}"
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=INVOKE,
-                resources=[f"arn:{stack.partition}:bedrock:*::foundation-model/{model}"],
+                resources=[anywhere],
                 conditions={"StringLike": {"bedrock:InferenceProfileArn": profile}},
             )
         )
-        acknowledge(
+        acknowledge_wildcard(
             role.policy,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model}]",
+            anywhere,
             f"The {identifier} inference profile routes requests to {model} in any region of its geography, so the "
             "model ARN's region is a wildcard; the statement applies only through this profile "
             "(condition bedrock:InferenceProfileArn).",

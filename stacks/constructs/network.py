@@ -17,6 +17,7 @@ _INTERFACE_SERVICES = {
     "bedrock-runtime": ("BedrockRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME),
     "bedrock-agent-runtime": ("BedrockAgentRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME),
     "bedrock-agent": ("BedrockAgent", ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT),
+    "bedrock-agentcore": ("BedrockAgentCore", ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENTCORE),
     "xray": ("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY),
 }
 

@@ -1,4 +1,4 @@
-"""The support tickets that the agent's tools create and read."""
+"""The support tickets the agent creates and reads for each caller."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class Tickets(Construct):
     """An on-demand DynamoDB table, encrypted with the project key, with point-in-time recovery."""
 
     STATUS_INDEX = "status-created"
+    OWNER_INDEX = "owner-status"
 
     def __init__(self, scope: Construct, id_: str, *, key: kms.IKey, removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, id_)
@@ -33,11 +34,17 @@ class Tickets(Construct):
             deletion_protection=retain,
             removal_policy=removal_policy,
         )
-        # Listing tickets by status, newest first, is the tools' only query besides the key lookup.
+        # The support team lists every caller's tickets by status, newest first.
         self.table.add_global_secondary_index(
             index_name=self.STATUS_INDEX,
             partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+        )
+        # The agent lists one caller's own tickets of a status, newest first (sort key "<status>#<created_at>").
+        self.table.add_global_secondary_index(
+            index_name=self.OWNER_INDEX,
+            partition_key=dynamodb.Attribute(name="owner", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="status_created", type=dynamodb.AttributeType.STRING),
         )
         for pack in ("NIST.800.53.R5", "HIPAA.Security"):
             acknowledge(
@@ -47,8 +54,8 @@ class Tickets(Construct):
                 "(vault, schedule, cross-account copies) is an organisation-wide choice left to the deployer.",
             )
 
-    def grant_tools(self, grantee: iam.IGrantable) -> None:
-        """What the agent's tools do: put, get and update tickets by id, and query the status index."""
+    def grant_owned_access(self, grantee: iam.IGrantable) -> None:
+        """What the API does for a caller: put, get and update tickets by id, and query the owner index."""
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -57,7 +64,7 @@ class Tickets(Construct):
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["dynamodb:Query"],
-            resource_arns=[f"{self.table.table_arn}/index/{self.STATUS_INDEX}"],
+            resource_arns=[f"{self.table.table_arn}/index/{self.OWNER_INDEX}"],
         )
         iam.Grant.add_to_principal(
             grantee=grantee, actions=["kms:Decrypt", "kms:GenerateDataKey"], resource_arns=[self._key.key_arn]

@@ -15,17 +15,51 @@ def _resources(template: Template, type_: str) -> Iterator[tuple[str, Mapping[st
             yield logical_id, resource.get("Properties", {})
 
 
-def agents_have_a_published_guardrail_and_a_cmk(template: Template) -> list[str]:
-    """Every agent applies a guardrail at a published version and is encrypted with a customer-managed key."""
+def _published(guardrail: Mapping[str, Any]) -> str | None:
+    """Why a guardrail reference is not a published version, or None."""
+    if not guardrail.get("guardrailIdentifier"):
+        return "without a guardrail"
+    if guardrail.get("guardrailVersion") in (None, "DRAFT"):
+        return "uses the guardrail's DRAFT, not a published version"
+    return None
+
+
+# What AllowedTools must never hold: every tool, the built-in shell and file tools, or all built-ins.
+UNSAFE_TOOLS = {"*", "@builtin", "shell", "file_operations", "@builtin/shell", "@builtin/file_operations"}
+
+
+def harnesses_guard_their_model_and_limit_their_tools(template: Template) -> list[str]:
+    """Every harness passes a published guardrail to its model and lists its tools, without the built-ins."""
     violations = []
-    for logical_id, properties in _resources(template, "AWS::Bedrock::Agent"):
-        guardrail = properties.get("GuardrailConfiguration") or {}
-        if not guardrail.get("GuardrailIdentifier"):
-            violations.append(f"{logical_id}: agent without a guardrail")
-        elif guardrail.get("GuardrailVersion") in (None, "DRAFT"):
-            violations.append(f"{logical_id}: agent uses the guardrail's DRAFT, not a published version")
-        if not properties.get("CustomerEncryptionKeyArn"):
-            violations.append(f"{logical_id}: agent without a customer-managed KMS key")
+    for logical_id, properties in _resources(template, "AWS::BedrockAgentCore::Harness"):
+        model = (properties.get("Model") or {}).get("BedrockModelConfig") or {}
+        problem = _published((model.get("AdditionalParams") or {}).get("guardrailConfig") or {})
+        if problem:
+            violations.append(f"{logical_id}: harness model {problem}")
+        allowed = properties.get("AllowedTools")
+        if not allowed:
+            violations.append(f"{logical_id}: harness without AllowedTools (the built-in shell and file tools are on)")
+        elif UNSAFE_TOOLS & set(allowed):
+            violations.append(f"{logical_id}: harness allows {', '.join(sorted(UNSAFE_TOOLS & set(allowed)))}")
+        memory = properties.get("Memory") or {}
+        if not memory or (
+            "ManagedMemoryConfiguration" in memory and not memory["ManagedMemoryConfiguration"].get("EncryptionKeyArn")
+        ):
+            violations.append(f"{logical_id}: harness with a memory not on a customer-managed key")
+    return violations
+
+
+def memories_and_gateways_use_a_cmk(template: Template) -> list[str]:
+    """Every AgentCore memory and gateway is encrypted with a customer-managed key; gateways take IAM auth."""
+    violations = []
+    for logical_id, properties in _resources(template, "AWS::BedrockAgentCore::Memory"):
+        if not properties.get("EncryptionKeyArn"):
+            violations.append(f"{logical_id}: memory without a customer-managed KMS key")
+    for logical_id, properties in _resources(template, "AWS::BedrockAgentCore::Gateway"):
+        if not properties.get("KmsKeyArn"):
+            violations.append(f"{logical_id}: gateway without a customer-managed KMS key")
+        if properties.get("AuthorizerType") != "AWS_IAM":
+            violations.append(f"{logical_id}: gateway authorizes with {properties.get('AuthorizerType')}, not AWS_IAM")
     return violations
 
 
@@ -44,13 +78,16 @@ def guardrails_detect_prompt_attacks_and_use_a_cmk(template: Template) -> list[s
     return violations
 
 
+BEDROCK_SERVICES = {"bedrock.amazonaws.com", "bedrock-agentcore.amazonaws.com"}
+
+
 def bedrock_roles_are_confused_deputy_safe(template: Template) -> list[str]:
-    """Every role Bedrock may assume names the source account and resources (confused-deputy conditions)."""
+    """Every role Bedrock or AgentCore may assume names the source account and resources (confused deputy)."""
     violations = []
     for logical_id, properties in _resources(template, "AWS::IAM::Role"):
         for statement in (properties.get("AssumeRolePolicyDocument") or {}).get("Statement", []):
             services = (statement.get("Principal") or {}).get("Service", [])
-            if "bedrock.amazonaws.com" not in ([services] if isinstance(services, str) else services):
+            if not BEDROCK_SERVICES & set([services] if isinstance(services, str) else services):
                 continue
             keys = {key for condition in (statement.get("Condition") or {}).values() for key in condition}
             missing = {"aws:SourceAccount", "aws:SourceArn"} - keys
@@ -73,7 +110,8 @@ def service_invocations_name_their_source(template: Template) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (
-    agents_have_a_published_guardrail_and_a_cmk,
+    harnesses_guard_their_model_and_limit_their_tools,
+    memories_and_gateways_use_a_cmk,
     guardrails_detect_prompt_attacks_and_use_a_cmk,
     bedrock_roles_are_confused_deputy_safe,
     service_invocations_name_their_source,

@@ -1,214 +1,253 @@
-"""The agent, its alias, its tools function and the tickets table, and the alias roll-forward on change."""
+"""The agent on AgentCore: harness, endpoint, gateway and targets, memory, and the roles and keys they use."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aws_cdk import assertions
 
 from stacks.config import ROOT
-from tests.synth import Assembly, resources_at, synthesize
+from tests.synth import Assembly, resources_at
 
-FOUNDATION_OUTPUT = "Fn::GetStackOutput"
-MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
+INSTRUCTION = (ROOT / "prompts/agent_instruction.md").read_text().strip()
+INLINE_TOOLS = json.loads((ROOT / "lambda/api/tools/tickets.json").read_text())["tools"]
+GATEWAY_GROUPS = {
+    name: json.loads((ROOT / f"lambda/agent_tools/{name}.json").read_text()) for name in ("status", "knowledge")
+}
+CLASSIC = {"AWS::Bedrock::Agent", "AWS::Bedrock::AgentAlias"}
 
 
-def _one(template: assertions.Template, type_: str, path: str = "") -> tuple[str, dict[str, Any]]:
-    matches = resources_at(template, type_, path) if path else template.find_resources(type_)
-    ((logical_id, resource),) = matches.items()
+def _one(template: assertions.Template, type_: str, path: str = "Application/Agent/") -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = resources_at(template, type_, path).items()
     return logical_id, dict(resource)
 
 
-def _agent(application: assertions.Template) -> dict[str, Any]:
-    return dict(_one(application, "AWS::Bedrock::Agent")[1]["Properties"])
-
-
-def _from_foundation(value: Any, output: str) -> bool:
-    return isinstance(value, dict) and output in value.get(FOUNDATION_OUTPUT, {}).get("OutputName", "")
-
-
-def test_agent_uses_the_us_inference_profile_and_the_reviewed_instruction(application: assertions.Template) -> None:
-    agent = _agent(application)
-
-    assert agent["FoundationModel"] == f"us.{MODEL}"
-    assert agent["Instruction"] == (ROOT / "prompts/agent_instruction.md").read_text().strip()
-    assert agent["IdleSessionTTLInSeconds"] == 600
-    assert agent["AutoPrepare"] is True
-    assert _from_foundation(agent["CustomerEncryptionKeyArn"], "EncryptionKey")
-
-
-def test_agent_applies_the_published_guardrail_and_uses_the_knowledge_base(application: assertions.Template) -> None:
-    agent = _agent(application)
-    guardrail_id, _ = _one(application, "AWS::Bedrock::Guardrail")
-    version_id, _ = _one(application, "AWS::Bedrock::GuardrailVersion")
-
-    assert agent["GuardrailConfiguration"] == {
-        "GuardrailIdentifier": {"Fn::GetAtt": [guardrail_id, "GuardrailId"]},
-        "GuardrailVersion": {"Fn::GetAtt": [version_id, "Version"]},
-    }
-    (knowledge_base,) = agent["KnowledgeBases"]
-    assert _from_foundation(knowledge_base["KnowledgeBaseId"], "KnowledgeBaseId")
-    assert knowledge_base["KnowledgeBaseState"] == "ENABLED"
-    assert "question about the stack" in knowledge_base["Description"]
-
-
-def test_agent_remembers_session_summaries_and_keeps_pre_processing(application: assertions.Template) -> None:
-    agent = _agent(application)
-
-    assert agent["MemoryConfiguration"] == {
-        "EnabledMemoryTypes": ["SESSION_SUMMARY"],
-        "StorageDays": 30,
-        "SessionSummaryConfiguration": {"MaxRecentSessions": 20},
-    }
-    assert agent["PromptOverrideConfiguration"] == {
-        "PromptConfigurations": [
-            {"PromptType": "PRE_PROCESSING", "PromptCreationMode": "DEFAULT", "PromptState": "ENABLED"}
-        ]
-    }
-
-
-def test_both_action_groups_call_the_tools_function(application: assertions.Template) -> None:
-    groups = {group["ActionGroupName"]: group for group in _agent(application)["ActionGroups"]}
-    tools_id, _ = _one(application, "AWS::Lambda::Function", "Application/Agent/Tools/")
-    functions = json.loads((ROOT / "lambda/agent_tools/functions.json").read_text())
-
-    assert sorted(groups) == ["Status", "SupportTickets"]
-    for group in groups.values():
-        assert group["ActionGroupExecutor"] == {"Lambda": {"Fn::GetAtt": [tools_id, "Arn"]}}
-    schema = {f["Name"]: f for f in groups["SupportTickets"]["FunctionSchema"]["Functions"]}
-    assert sorted(schema) == sorted(f["name"] for f in functions["functions"])
-    assert schema["create_ticket"]["RequireConfirmation"] == "ENABLED"
-    assert schema["close_ticket"]["RequireConfirmation"] == "ENABLED"
-    assert schema["get_ticket"]["RequireConfirmation"] == "DISABLED"
-    for function in schema.values():
-        for parameter in function.get("Parameters", {}).values():
-            assert set(parameter) == {"Type", "Description", "Required"}  # validation extras stay in the Lambda
-    assert groups["Status"]["ApiSchema"] == {"Payload": (ROOT / "lambda/agent_tools/openapi.json").read_text()}
-
-
-def test_alias_points_at_the_agent_and_names_its_configuration(application: assertions.Template) -> None:
-    agent_id, _ = _one(application, "AWS::Bedrock::Agent")
-    _, alias = _one(application, "AWS::Bedrock::AgentAlias")
-
-    assert alias["Properties"]["AgentId"] == {"Fn::GetAtt": [agent_id, "AgentId"]}
-    assert "RoutingConfiguration" not in alias["Properties"]  # Bedrock then publishes a version on every update
-    assert alias["Properties"]["Description"].startswith("Current configuration (")
-
-
-def test_agent_role_is_confused_deputy_safe_and_scoped(application: assertions.Template) -> None:
-    _, role = _one(application, "AWS::IAM::Role", "Application/Agent/Role/")
-    _, policy = _one(application, "AWS::IAM::ManagedPolicy", "Application/Agent/Role/")
-    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+def _statements(template: assertions.Template, path: str) -> dict[str, dict[str, Any]]:
+    _, policy = _one(template, "AWS::IAM::ManagedPolicy", path)
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    guardrail_id, _ = _one(application, "AWS::Bedrock::Guardrail")
-
-    assert trust["Principal"] == {"Service": "bedrock.amazonaws.com"}
-    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert ":agent/*" in str(trust["Condition"]["ArnLike"]["aws:SourceArn"])
-    (profile,) = [s for s in statements if "bedrock:GetInferenceProfile" in s["Action"]]
-    assert f"inference-profile/us.{MODEL}" in str(profile["Resource"])
-    (routed,) = [s for s in statements if "Condition" in s]
-    assert f":bedrock:*::foundation-model/{MODEL}" in str(routed["Resource"])
-    assert "bedrock:InferenceProfileArn" in routed["Condition"]["StringLike"]
-    (retrieve,) = [s for s in statements if s["Action"] == "bedrock:Retrieve"]
-    assert _from_foundation(retrieve["Resource"], "KnowledgeBaseArn")
-    (apply,) = [s for s in statements if s["Action"] == "bedrock:ApplyGuardrail"]
-    assert apply["Resource"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
-    assert len(statements) == 5  # the two above, retrieve, the guardrail, and the key
-    assert not [s for s in statements if s["Resource"] == "*"]
+    return {s.get("Sid") or json.dumps(s["Action"]): s for s in statements}
 
 
-def test_only_this_agent_may_invoke_the_tools(application: assertions.Template) -> None:
-    agent_id, _ = _one(application, "AWS::Bedrock::Agent")
-    _, permission = _one(application, "AWS::Lambda::Permission", "Application/Agent/")
+@pytest.mark.parametrize("variant", ["assembly", "egress_assembly"])
+def test_no_agents_classic_resource_remains(variant: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(variant)
+    types = {r["Type"] for stack in assembly.stacks for r in assembly.template(stack)["Resources"].values()}
 
-    assert permission["Properties"]["Principal"] == "bedrock.amazonaws.com"
-    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": [agent_id, "AgentArn"]}
-    assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
-
-
-def test_tools_may_use_only_the_tickets_table_its_index_and_the_sync_status(application: assertions.Template) -> None:
-    _, policy = _one(application, "AWS::IAM::ManagedPolicy", "Application/Agent/Tools/")
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    by_action = {str(s["Action"]): s["Resource"] for s in statements}
-
-    assert _from_foundation(
-        by_action["['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']"], "TicketsTable"
-    )
-    assert "/index/status-created" in str(by_action["dynamodb:Query"])
-    assert _from_foundation(by_action["bedrock:ListIngestionJobs"], "KnowledgeBaseArn")
-    assert not [a for a in by_action if "dynamodb:*" in a or "dynamodb:Scan" in a]
+    assert "AWS::BedrockAgentCore::Harness" in types
+    assert not types & CLASSIC
 
 
-def test_tickets_table_is_encrypted_recoverable_and_retained(foundation: assertions.Template) -> None:
-    _, table = _one(foundation, "AWS::DynamoDB::Table")
-    properties = table["Properties"]
-    (key_id,) = foundation.find_resources("AWS::KMS::Key")
+def test_the_harness_calls_its_model_through_the_profile_with_the_guardrail(application: assertions.Template) -> None:
+    _, harness = _one(application, "AWS::BedrockAgentCore::Harness")
+    guardrail_id, _ = _one(application, "AWS::Bedrock::Guardrail", "Application/Guardrail/")
+    (version_id,) = resources_at(application, "AWS::Bedrock::GuardrailVersion", "Application/Guardrail/")
+    model = harness["Properties"]["Model"]["BedrockModelConfig"]
 
-    assert properties["SSESpecification"] == {
-        "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
-        "SSEEnabled": True,
-        "SSEType": "KMS",
+    assert model["ModelId"] == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert model["ApiFormat"] == "converse_stream"
+    assert model["MaxTokens"] == 2048
+    assert model["AdditionalParams"]["guardrailConfig"] == {
+        "guardrailIdentifier": {"Fn::GetAtt": [guardrail_id, "GuardrailId"]},
+        "guardrailVersion": {"Fn::GetAtt": [version_id, "Version"]},
+        "trace": "enabled",
     }
-    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert properties["BillingMode"] == "PAY_PER_REQUEST"
-    assert properties["DeletionProtectionEnabled"] is True
-    assert table["DeletionPolicy"] == "Retain"
-    (index,) = properties["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "status-created"
-    assert index["KeySchema"] == [
-        {"AttributeName": "status", "KeyType": "HASH"},
-        {"AttributeName": "created_at", "KeyType": "RANGE"},
-    ]
+    assert harness["Properties"]["SystemPrompt"] == [{"Text": INSTRUCTION}]
 
 
-def test_outputs_name_the_agent_and_its_alias(assembly: Assembly) -> None:
-    outputs = assembly.template("Application")["Outputs"]
+def test_the_harness_allows_exactly_its_tools_and_never_the_built_in_shell(application: assertions.Template) -> None:
+    gateway_id, _ = _one(application, "AWS::BedrockAgentCore::Gateway")
+    _, harness = _one(application, "AWS::BedrockAgentCore::Harness")
+    properties = harness["Properties"]
+    tools = {tool["Name"]: tool for tool in properties["Tools"]}
 
-    assert set(outputs) >= {"AgentId", "AgentAliasId", "GuardrailId", "GuardrailVersion"}
+    assert properties["AllowedTools"] == ["@tools", *(tool["name"] for tool in INLINE_TOOLS)]
+    assert tools["tools"]["Type"] == "agentcore_gateway"
+    assert tools["tools"]["Config"]["AgentCoreGateway"] == {
+        "GatewayArn": {"Fn::GetAtt": [gateway_id, "GatewayArn"]},
+        "OutboundAuth": {"AwsIam": {}},
+    }
+    for tool in INLINE_TOOLS:
+        inline = tools[tool["name"]]
+        assert inline["Type"] == "inline_function"
+        assert inline["Config"]["InlineFunction"] == {
+            "Description": tool["description"],
+            "InputSchema": tool["inputSchema"],
+        }
 
 
-@pytest.fixture(scope="module")
-def reworded_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The default app with one word of the agent's instruction changed."""
-    instruction = tmp_path_factory.mktemp("prompts") / "agent_instruction.md"
-    instruction.write_text((ROOT / "prompts/agent_instruction.md").read_text().replace("brief", "short", 1))
-    return synthesize(tmp_path_factory.mktemp("reworded"), {"genai.agent.instruction_file": str(instruction)})
+def test_the_harness_is_bounded_and_runs_on_the_public_network(application: assertions.Template) -> None:
+    _, harness = _one(application, "AWS::BedrockAgentCore::Harness")
+    properties = harness["Properties"]
+    environment = properties["Environment"]["AgentCoreRuntimeEnvironment"]
+
+    assert (properties["MaxIterations"], properties["MaxTokens"], properties["TimeoutSeconds"]) == (10, 16000, 120)
+    assert environment["NetworkConfiguration"] == {"NetworkMode": "PUBLIC"}
+    assert environment["LifecycleConfiguration"] == {"IdleRuntimeSessionTimeout": 300, "MaxLifetime": 3600}
+    assert "AuthorizerConfiguration" not in properties  # IAM (SigV4): only the API's role may invoke it
 
 
-def _differences(old: Any, new: Any, path: str = "") -> Iterator[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            yield from _differences(old.get(key), new.get(key), f"{path}/{key}")
-    elif old != new:
-        yield path
+def test_the_harness_waits_for_its_role_policy_and_gateway_targets(application: assertions.Template) -> None:
+    _, harness = _one(application, "AWS::BedrockAgentCore::Harness")
+    policy_id, _ = _one(application, "AWS::IAM::ManagedPolicy", "Application/Agent/Role/")
+    targets = resources_at(application, "AWS::BedrockAgentCore::GatewayTarget", "Application/Agent/")
+
+    # Without the policy first, AgentCore's role validation fails the create.
+    assert set(harness["DependsOn"]) >= {policy_id, *targets}
 
 
-def test_a_new_instruction_rolls_the_alias_forward_and_changes_nothing_else(
-    assembly: Assembly, reworded_assembly: Assembly
+def test_the_endpoint_follows_every_new_harness_version(application: assertions.Template) -> None:
+    harness_id, _ = _one(application, "AWS::BedrockAgentCore::Harness")
+    _, endpoint = _one(application, "AWS::BedrockAgentCore::HarnessEndpoint")
+
+    assert endpoint["Properties"]["HarnessId"] == {"Fn::GetAtt": [harness_id, "HarnessId"]}
+    assert endpoint["Properties"]["TargetVersion"] == {"Fn::GetAtt": [harness_id, "Version"]}
+    assert endpoint["Properties"]["EndpointName"] == "live"
+
+
+def test_the_harness_remembers_in_the_foundations_memory(assembly: Assembly) -> None:
+    application = assembly.assertions("Application")
+    _, harness = _one(application, "AWS::BedrockAgentCore::Harness")
+    memory = harness["Properties"]["Memory"]["AgentCoreMemoryConfiguration"]
+
+    assert memory["MessagesCount"] == 20
+    assert "AgentMemory" in json.dumps(memory["Arn"])
+    assert "ActorId" not in memory  # every call names its caller as the actor
+
+
+def test_the_memory_is_on_the_project_key_per_caller_and_session_and_retained(foundation: assertions.Template) -> None:
+    key_id, _ = _one(foundation, "AWS::KMS::Key", "Foundation/Encryption/")
+    _, memory = _one(foundation, "AWS::BedrockAgentCore::Memory", "Foundation/AgentMemory/")
+    properties = memory["Properties"]
+    ((strategy,),) = [s.values() for s in properties["MemoryStrategies"]]
+
+    assert properties["EncryptionKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert properties["EventExpiryDuration"] == 30
+    assert "MemoryExecutionRoleArn" not in properties  # the built-in summary strategy needs none
+    assert strategy["NamespaceTemplates"] == ["/summaries/{actorId}/{sessionId}/"]
+    assert memory["DeletionPolicy"] == "Retain"
+    assert memory["UpdateReplacePolicy"] == "Retain"
+
+
+def test_without_memory_the_harness_remembers_nothing(egress_assembly: Assembly) -> None:
+    _, harness = _one(egress_assembly.assertions("Application"), "AWS::BedrockAgentCore::Harness")
+
+    assert harness["Properties"]["Memory"] == {"Disabled": {}}
+    assert not egress_assembly.assertions("Foundation").find_resources("AWS::BedrockAgentCore::Memory")
+
+
+def _trust(template: assertions.Template, path: str) -> dict[str, Any]:
+    _, role = _one(template, "AWS::IAM::Role", path)
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    return dict(statement)
+
+
+@pytest.mark.parametrize("role", ["Role", "GatewayRole"])
+def test_agentcore_may_assume_the_roles_for_this_accounts_resources_only(
+    application: assertions.Template, role: str
 ) -> None:
-    agent_id = "Agent255F68E9"
-    alias_id = "AgentAlias350FEF31"
+    statement = _trust(application, f"Application/Agent/{role}/")
 
-    changed = list(_differences(assembly.template("Application"), reworded_assembly.template("Application")))
-
-    assert changed == [
-        f"/Resources/{agent_id}/Properties/Instruction",
-        f"/Resources/{alias_id}/Properties/Description",
-    ]
-    assert assembly.template("Foundation") == reworded_assembly.template("Foundation")
+    assert statement["Principal"] == {"Service": "bedrock-agentcore.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source = json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert ":bedrock-agentcore:" in source
+    assert source.endswith(':*"]]}')
 
 
-def test_without_a_profile_the_agent_calls_the_model_in_its_region(egress_assembly: Assembly) -> None:
-    application = egress_assembly.assertions("Application")
-    agent = _agent(application)
-    _, policy = _one(application, "AWS::IAM::ManagedPolicy", "Application/Agent/Role/")
-    (invoke,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "bedrock:InvokeModel" in s["Action"]]
+def test_the_harness_role_grants_its_model_guardrail_gateway_and_memory_only(application: assertions.Template) -> None:
+    statements = _statements(application, "Application/Agent/Role/")
+    gateway_id, _ = _one(application, "AWS::BedrockAgentCore::Gateway")
+    guardrail_id, _ = _one(application, "AWS::Bedrock::Guardrail", "Application/Guardrail/")
 
-    assert agent["FoundationModel"] == MODEL
-    assert invoke["Resource"] == f"arn:aws:bedrock:eu-west-1::foundation-model/{MODEL}"
-    assert "MemoryConfiguration" not in agent
-    assert agent["PromptOverrideConfiguration"]["PromptConfigurations"][0]["PromptState"] == "DISABLED"
+    assert statements["InvokeTheGateway"]["Resource"] == {"Fn::GetAtt": [gateway_id, "GatewayArn"]}
+    (apply,) = [s for s in statements.values() if s["Action"] == "bedrock:ApplyGuardrail"]
+    assert apply["Resource"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
+    (memory,) = [s for s in statements.values() if "bedrock-agentcore:CreateEvent" in s["Action"]]
+    assert "AgentMemory" in json.dumps(memory["Resource"])
+    assert "bedrock-agentcore:DeleteMemory" not in json.dumps(statements)
+    invoke = [s for s in statements.values() if "bedrock:InvokeModel" in s["Action"]]
+    assert invoke, "the role must be able to call its model"
+    for statement in invoke:
+        resource = json.dumps(statement["Resource"])
+        assert "haiku-4-5" in resource
+        if "foundation-model" in resource:
+            assert "bedrock:InferenceProfileArn" in statement["Condition"]["StringLike"]
+    deny = statements["NeverAssumeAnotherRole"]
+    assert (deny["Effect"], deny["Action"], deny["Resource"]) == ("Deny", "sts:AssumeRole", "*")
+    assert statements["PublishRuntimeMetrics"]["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": "bedrock-agentcore"}
+    }
+    wildcards = sorted(str(s["Action"]) for s in statements.values() if s["Resource"] == "*" and s["Effect"] == "Allow")
+    assert wildcards == sorted(
+        [
+            "cloudwatch:PutMetricData",
+            "ecr-public:GetAuthorizationToken",
+            "sts:GetServiceBearerToken",
+            "['xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']",
+        ]
+    )
+
+
+def test_the_gateway_uses_iam_and_the_project_key(application: assertions.Template) -> None:
+    _, gateway = _one(application, "AWS::BedrockAgentCore::Gateway")
+    role_id, _ = _one(application, "AWS::IAM::Role", "Application/Agent/GatewayRole/")
+    properties = gateway["Properties"]
+
+    assert properties["AuthorizerType"] == "AWS_IAM"
+    assert properties["ProtocolType"] == "MCP"
+    assert properties["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert "EncryptionKey" in json.dumps(properties["KmsKeyArn"])
+
+
+def test_the_gateway_role_invokes_the_tools_function_and_uses_the_key_through_agentcore_only(
+    application: assertions.Template,
+) -> None:
+    statements = _statements(application, "Application/Agent/GatewayRole/")
+    function_id, _ = _one(application, "AWS::Lambda::Function", "Application/Agent/Tools/")
+
+    (invoke,) = [s for s in statements.values() if s["Action"] == "lambda:InvokeFunction"]
+    assert function_id in json.dumps(invoke["Resource"])
+    assert {json.dumps(r).count(function_id) for r in invoke["Resource"]} == {1}
+    key_statements = [s for s in statements.values() if str(s["Action"]).startswith(("kms:", "['kms:"))]
+    assert key_statements
+    for statement in key_statements:
+        assert "bedrock-agentcore." in json.dumps(statement["Condition"]["StringEquals"]["kms:ViaService"])
+    for sid in ("EncryptTheGatewayWithTheProjectKey", "LetTheGatewayGrantItselfTheKey"):
+        assert "kms:EncryptionContext:aws:bedrock-agentcore-gateway:arn" in statements[sid]["Condition"]["ArnLike"]
+
+
+@pytest.mark.parametrize("group", sorted(GATEWAY_GROUPS))
+def test_each_gateway_target_serves_one_tool_group_from_the_tools_function(
+    application: assertions.Template, group: str
+) -> None:
+    function_id, _ = _one(application, "AWS::Lambda::Function", "Application/Agent/Tools/")
+    targets = {
+        t["Properties"]["Name"]: t
+        for t in resources_at(application, "AWS::BedrockAgentCore::GatewayTarget", "Application/Agent/").values()
+    }
+    target = targets[group]
+    lambda_ = target["Properties"]["TargetConfiguration"]["Mcp"]["Lambda"]
+    tools = {tool["Name"]: tool for tool in lambda_["ToolSchema"]["InlinePayload"]}
+
+    assert set(targets) == set(GATEWAY_GROUPS)
+    assert lambda_["LambdaArn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["Properties"]["CredentialProviderConfigurations"] == [{"CredentialProviderType": "GATEWAY_IAM_ROLE"}]
+    assert set(tools) == {tool["name"] for tool in GATEWAY_GROUPS[group]["tools"]}
+    for tool in GATEWAY_GROUPS[group]["tools"]:
+        schema = tools[tool["name"]]["InputSchema"]
+        assert schema["Type"] == "object"
+        assert set(schema.get("Properties", {})) == set(tool["inputSchema"]["properties"])
+        assert schema.get("Required", []) == tool["inputSchema"].get("required", [])
+
+
+def test_the_tools_function_reads_the_knowledge_base_and_nothing_else(application: assertions.Template) -> None:
+    statements = _statements(application, "Application/Agent/Tools/")
+    actions = sorted(
+        a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+
+    bedrock = [a for a in actions if a.startswith("bedrock")]
+    assert bedrock == ["bedrock:ListIngestionJobs", "bedrock:Retrieve"]
+    assert not [a for a in actions if a.startswith("dynamodb:")]

@@ -117,6 +117,14 @@ def test_users_cannot_sign_themselves_up_and_need_strong_passwords(application: 
     assert pool["DeletionPolicy"] == "Retain"
 
 
+def test_the_resource_server_has_an_invoke_and_an_admin_scope(application: assertions.Template) -> None:
+    _, server = _one(application, "AWS::Cognito::UserPoolResourceServer")
+
+    assert server["Properties"]["Identifier"] == "genai"
+    # Only a caller with genai/admin may see the agent's trace (lambda/api/identity.py ADMIN_SCOPE).
+    assert sorted(scope["ScopeName"] for scope in server["Properties"]["Scopes"]) == ["admin", "invoke"]
+
+
 def test_people_use_srp_and_machines_client_credentials(application: assertions.Template) -> None:
     clients = {
         logical_id.split("Client")[0].removeprefix("ApiUsers"): c["Properties"]
@@ -146,24 +154,51 @@ def test_function_runs_in_the_vpc_on_arm_with_powertools(application: assertions
     environment = properties["Environment"]["Variables"]
     models = [m["id"] for m in json.loads(environment["MODELS"])]
     assert models[0] == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-    for name in ("GUARDRAIL_ID", "GUARDRAIL_VERSION", "KNOWLEDGE_BASE_ID", "AGENT_ID", "AGENT_ALIAS_ID"):
+    for name in ("GUARDRAIL_ID", "GUARDRAIL_VERSION", "KNOWLEDGE_BASE_ID", "HARNESS_ARN", "TICKETS_TABLE"):
         assert name in environment
+    assert environment["HARNESS_ENDPOINT"] == "live"
 
 
-def test_function_may_call_only_the_allow_list_the_kb_the_agent_alias_and_the_guardrail(
+def test_the_session_key_reaches_the_function_only_through_its_encrypted_environment(
+    application: assertions.Template,
+) -> None:
+    secret_id, secret = _one(application, "AWS::SecretsManager::Secret")
+    _, function = _one(application, "AWS::Lambda::Function", "Application/Api/Function/")
+    properties = function["Properties"]
+
+    # CloudFormation resolves the dynamic reference at deploy time: the template never holds the key.
+    reference = properties["Environment"]["Variables"]["SESSION_KEY"]["Fn::Join"][1]
+    assert reference == ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]
+    assert "KmsKeyArn" in properties
+    assert "KmsKeyId" in secret["Properties"]
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+
+
+def test_function_may_call_only_the_allow_list_the_kb_the_harness_the_tickets_and_the_guardrail(
     application: assertions.Template,
 ) -> None:
     _, policy = _one(application, "AWS::IAM::ManagedPolicy", "Application/Api/Function/")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    alias_id, _ = _one(application, "AWS::Bedrock::AgentAlias", "Application/Agent/")
+    harness_id, _ = _one(application, "AWS::BedrockAgentCore::Harness", "Application/Agent/")
+    endpoint_id, _ = _one(application, "AWS::BedrockAgentCore::HarnessEndpoint", "Application/Agent/")
     guardrail_id, _ = _one(application, "AWS::Bedrock::Guardrail", "Application/Guardrail/")
     (profiles,) = [s for s in statements if "bedrock:GetInferenceProfile" in s["Action"]]
 
     assert len(profiles["Resource"]) == 4  # one inference profile per allow-listed model
     for statement in [s for s in statements if "Condition" in s]:
         assert "bedrock:InferenceProfileArn" in statement["Condition"]["StringLike"]
-    (invoke_agent,) = [s for s in statements if s["Action"] == "bedrock:InvokeAgent"]
-    assert invoke_agent["Resource"] == {"Fn::GetAtt": [alias_id, "AgentAliasArn"]}
+    (invoke_harness,) = [s for s in statements if "bedrock-agentcore:InvokeHarness" in s["Action"]]
+    # The AgentCore guide: InvokeHarness and InvokeAgentRuntime, on the harness and the endpoint it is called through.
+    assert sorted(invoke_harness["Action"]) == [
+        "bedrock-agentcore:InvokeAgentRuntime",
+        "bedrock-agentcore:InvokeHarness",
+    ]
+    assert sorted(map(json.dumps, invoke_harness["Resource"])) == sorted(
+        json.dumps({"Fn::GetAtt": [resource, "Arn"]}) for resource in (harness_id, endpoint_id)
+    )
+    tickets = [s for s in statements if str(s["Action"]).startswith("dynamodb:") or "dynamodb:" in str(s["Action"])]
+    (query,) = [s for s in tickets if s["Action"] == "dynamodb:Query"]
+    assert json.dumps(query["Resource"]).endswith('"/index/owner-created"]]}')
     (apply,) = [s for s in statements if s["Action"] == "bedrock:ApplyGuardrail"]
     assert apply["Resource"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
     (retrieve,) = [s for s in statements if s["Action"] == "bedrock:Retrieve"]

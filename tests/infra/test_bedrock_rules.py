@@ -9,9 +9,10 @@ import pytest
 from tests.infra.bedrock_rules import (
     RULES,
     Rule,
-    agents_have_a_published_guardrail_and_a_cmk,
     bedrock_roles_are_confused_deputy_safe,
     guardrails_detect_prompt_attacks_and_use_a_cmk,
+    harnesses_guard_their_model_and_limit_their_tools,
+    memories_and_gateways_use_a_cmk,
     service_invocations_name_their_source,
 )
 from tests.synth import Assembly
@@ -30,40 +31,76 @@ def test_rule_holds_for_every_template(rule: Rule, variant: str, request: pytest
 def test_the_app_has_what_the_rules_look_at(assembly: Assembly) -> None:
     types = {r["Type"] for stack in assembly.stacks for r in assembly.template(stack)["Resources"].values()}
 
-    assert {"AWS::Bedrock::Agent", "AWS::Bedrock::Guardrail", "AWS::Lambda::Permission"} <= types
+    assert {
+        "AWS::BedrockAgentCore::Harness",
+        "AWS::BedrockAgentCore::Memory",
+        "AWS::BedrockAgentCore::Gateway",
+        "AWS::Bedrock::Guardrail",
+        "AWS::Lambda::Permission",
+    } <= types
 
 
 def _template(type_: str, properties: dict[str, Any]) -> dict[str, Any]:
     return {"Resources": {"Bad": {"Type": type_, "Properties": properties}}}
 
 
-GOOD_GUARDRAIL = {"GuardrailIdentifier": "abc", "GuardrailVersion": "1"}
+def _model(version: str) -> dict[str, Any]:
+    guardrail = {"guardrailIdentifier": "abc", "guardrailVersion": version}
+    return {"BedrockModelConfig": {"ModelId": "m", "AdditionalParams": {"guardrailConfig": guardrail}}}
+
+
+GOOD_HARNESS = {"Model": _model("1"), "AllowedTools": ["@tools"], "Memory": {"Disabled": {}}}
 BEDROCK_TRUST = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "bedrock.amazonaws.com"}}
+AGENTCORE_TRUST = {**BEDROCK_TRUST, "Principal": {"Service": "bedrock-agentcore.amazonaws.com"}}
 
 
 @pytest.mark.parametrize(
     ("rule", "template", "violation"),
     [
         (
-            agents_have_a_published_guardrail_and_a_cmk,
-            _template("AWS::Bedrock::Agent", {"CustomerEncryptionKeyArn": "arn:key"}),
-            "Bad: agent without a guardrail",
+            harnesses_guard_their_model_and_limit_their_tools,
+            _template("AWS::BedrockAgentCore::Harness", {**GOOD_HARNESS, "Model": {"BedrockModelConfig": {}}}),
+            "Bad: harness model without a guardrail",
         ),
         (
-            agents_have_a_published_guardrail_and_a_cmk,
-            _template(
-                "AWS::Bedrock::Agent",
-                {
-                    "GuardrailConfiguration": {**GOOD_GUARDRAIL, "GuardrailVersion": "DRAFT"},
-                    "CustomerEncryptionKeyArn": "k",
-                },
-            ),
-            "Bad: agent uses the guardrail's DRAFT, not a published version",
+            harnesses_guard_their_model_and_limit_their_tools,
+            _template("AWS::BedrockAgentCore::Harness", {**GOOD_HARNESS, "Model": _model("DRAFT")}),
+            "Bad: harness model uses the guardrail's DRAFT, not a published version",
         ),
         (
-            agents_have_a_published_guardrail_and_a_cmk,
-            _template("AWS::Bedrock::Agent", {"GuardrailConfiguration": GOOD_GUARDRAIL}),
-            "Bad: agent without a customer-managed KMS key",
+            harnesses_guard_their_model_and_limit_their_tools,
+            _template("AWS::BedrockAgentCore::Harness", {**GOOD_HARNESS, "AllowedTools": []}),
+            "Bad: harness without AllowedTools (the built-in shell and file tools are on)",
+        ),
+        (
+            harnesses_guard_their_model_and_limit_their_tools,
+            _template("AWS::BedrockAgentCore::Harness", {**GOOD_HARNESS, "AllowedTools": ["@tools", "@builtin"]}),
+            "Bad: harness allows @builtin",
+        ),
+        (
+            harnesses_guard_their_model_and_limit_their_tools,
+            _template("AWS::BedrockAgentCore::Harness", {**GOOD_HARNESS, "Memory": {"ManagedMemoryConfiguration": {}}}),
+            "Bad: harness with a memory not on a customer-managed key",
+        ),
+        (
+            memories_and_gateways_use_a_cmk,
+            _template("AWS::BedrockAgentCore::Memory", {"Name": "m", "EventExpiryDuration": 30}),
+            "Bad: memory without a customer-managed KMS key",
+        ),
+        (
+            memories_and_gateways_use_a_cmk,
+            _template("AWS::BedrockAgentCore::Gateway", {"AuthorizerType": "AWS_IAM"}),
+            "Bad: gateway without a customer-managed KMS key",
+        ),
+        (
+            memories_and_gateways_use_a_cmk,
+            _template("AWS::BedrockAgentCore::Gateway", {"AuthorizerType": "NONE", "KmsKeyArn": "k"}),
+            "Bad: gateway authorizes with NONE, not AWS_IAM",
+        ),
+        (
+            bedrock_roles_are_confused_deputy_safe,
+            _template("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [AGENTCORE_TRUST]}}),
+            "Bad: role trusted by Bedrock without aws:SourceAccount, aws:SourceArn",
         ),
         (
             guardrails_detect_prompt_attacks_and_use_a_cmk,
@@ -120,3 +157,10 @@ BEDROCK_TRUST = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"S
 )
 def test_rule_fires_on_a_bad_template(rule: Rule, template: dict[str, Any], violation: str) -> None:
     assert rule(template) == [violation]
+
+
+def test_a_good_harness_passes() -> None:
+    assert (
+        harnesses_guard_their_model_and_limit_their_tools(_template("AWS::BedrockAgentCore::Harness", GOOD_HARNESS))
+        == []
+    )

@@ -9,6 +9,7 @@ from tests.synth import Assembly
 STATEFUL_TYPES = {
     "AWS::Bedrock::DataSource",
     "AWS::Bedrock::KnowledgeBase",
+    "AWS::BedrockAgentCore::Memory",
     "AWS::DynamoDB::Table",
     "AWS::EC2::VPC",
     "AWS::KMS::Key",
@@ -39,6 +40,7 @@ COMMON = {
 PINNED = {
     "assembly": {
         **COMMON,
+        "AgentMemoryF602392E": "AWS::BedrockAgentCore::Memory",
         "VectorStoreBucket77D2369F": "AWS::S3Vectors::VectorBucket",
         "VectorStoreIndex1B425F98": "AWS::S3Vectors::Index",
     },
