@@ -99,20 +99,10 @@ class Choice(Constraint):
         super().__init__(f"one of: {', '.join(map(str, values))}{note}", lambda v: type(v) is not bool and v in values)
 
 
-class Boolean(Constraint):
-    def __init__(self) -> None:
-        super().__init__("one of: true, false", lambda v: isinstance(v, bool))
-
-
 class Integer(Constraint):
     def __init__(self, low: int, high: int, high_from: str = "") -> None:
         limit = f"{high} ({high_from})" if high_from else high
         super().__init__(f"an integer from {low} to {limit}", lambda v: type(v) is int and low <= v <= high)
-
-
-class Threshold(Constraint):
-    def __init__(self) -> None:
-        super().__init__("a number from 0 to 0.99", lambda v: type(v) in (int, float) and 0 <= v <= 0.99, float)
 
 
 class Text(Constraint):
@@ -126,17 +116,6 @@ class Pattern(Constraint):
         super().__init__(
             allowed + (" or null" if nullable else ""),
             lambda v: (nullable and v is None) or (isinstance(v, str) and re.fullmatch(pattern, v)),
-        )
-
-
-class AccountId(Constraint):
-    def __init__(self) -> None:
-        # `-c genai.account=123456789012` arrives as a JSON number. JSON numbers cannot start with 0, and one of
-        # fewer digits has more likely lost a digit than its leading zeros: only a number of 12 digits is an id.
-        super().__init__(
-            "a 12-digit AWS account id or null",
-            lambda v: v is None or (type(v) in (str, int) and re.fullmatch(r"\d{12}", str(v))),
-            lambda v: v if v is None else str(v),
         )
 
 
@@ -155,20 +134,6 @@ class Subset(Strings):
     def __init__(self, values: tuple[str, ...]) -> None:
         pattern = "|".join(map(re.escape, values))
         super().__init__(pattern, f"a list of distinct values from: {', '.join(values)}", distinct=True)
-
-
-class Cidr(Constraint):
-    def __init__(self) -> None:
-        allowed = "a private IPv4 CIDR block with a prefix length from /16 to /24"
-        super().__init__(allowed, _private_network, lambda v: str(ipaddress.IPv4Network(v)))
-
-
-def _private_network(value: Any) -> bool:
-    try:
-        network = ipaddress.IPv4Network(value)
-    except (ValueError, TypeError):
-        return False
-    return network.is_private and 16 <= network.prefixlen <= 24
 
 
 class Regex(Text):
@@ -228,6 +193,37 @@ class Table(Constraint):
         return {name: self.item.parse(f"{key}.{name}", value[name], at) for name in self.keys if name in value}
 
 
+def _private_network(value: Any) -> bool:
+    try:
+        network = ipaddress.IPv4Network(value)
+    except (ValueError, TypeError):
+        return False
+    return network.is_private and 16 <= network.prefixlen <= 24
+
+
+BOOLEAN = Constraint("one of: true, false", lambda v: isinstance(v, bool))
+THRESHOLD = Constraint("a number from 0 to 0.99", lambda v: type(v) in (int, float) and 0 <= v <= 0.99, float)
+CIDR = Constraint(
+    "a private IPv4 CIDR block with a prefix length from /16 to /24",
+    _private_network,
+    lambda v: str(ipaddress.IPv4Network(v)),
+)
+# `-c genai.account=123456789012` arrives as a JSON number. JSON numbers cannot start with 0, and a shorter one has
+# more likely lost a digit than leading zeros: only a number of 12 digits is taken as an id.
+ACCOUNT_ID = Constraint(
+    "a 12-digit AWS account id or null",
+    lambda v: v is None or (type(v) in (str, int) and re.fullmatch(r"\d{12}", str(v))),
+    lambda v: v if v is None else str(v),
+)
+ORIGINS = Strings(
+    r"https://[a-z0-9.-]+(:[0-9]{1,5})?|http://localhost(:[0-9]{1,5})?",
+    "a list of origins like https://app.example.com (no paths, no *)",
+)
+MODEL_ID = Pattern(MODEL_ID_PATTERN, "a Bedrock model id")
+STRENGTHS = Choice("none", "low", "medium", "high")
+PER_AZ = Integer(1, MAX_AZS, "network.max_azs")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its key, what it allows, its default in each profile and what it is for."""
@@ -264,12 +260,12 @@ def settings_of(cls: type) -> Mapping[str, Setting]:
     return found
 
 
-Rule = Callable[["Reader"], dict[str, Any]]
+Rule = Callable[["Reader"], dict[str, Any] | None]
 RULES: dict[type, Rule] = {}
 
 
 def rule(cls: type) -> Callable[[Rule], Rule]:
-    """Register the cross-field checks of `cls`; they return the values of its fields that are not settings."""
+    """Register the cross-field checks of `cls`; they may return the values of its fields that are not settings."""
 
     def register(function: Rule) -> Rule:
         RULES[cls] = function
@@ -316,7 +312,7 @@ class Reader:
         """The object: unknown keys and cross-field rules first, then every setting as declared."""
         specs = settings_of(self.cls)
         _reject_unknown(self.path, self.given, [spec.key for spec in specs.values()])
-        derived = RULES[self.cls](self) if self.cls in RULES else {}
+        derived = (RULES[self.cls](self) if self.cls in RULES else None) or {}
         return self.cls(**{name: self(name) for name in specs} | derived)
 
 
@@ -324,18 +320,14 @@ class Reader:
 class NetworkConfig:
     """The VPC the functions run in."""
 
-    cidr: str = setting(Cidr(), "10.0.0.0/16", help="Address range of the VPC")
+    cidr: str = setting(CIDR, "10.0.0.0/16", help="Address range of the VPC")
     max_azs: int = setting(Integer(1, MAX_AZS), dev=2, prod=3, help="AZs of the VPC's subnets")
-    egress: str = setting(Choice("none", "nat"), "none", help="nat adds public subnets and NAT gateways")
-    nat_gateways: int = setting(
-        Integer(1, MAX_AZS, "network.max_azs"), dev=1, prod=3, help="NAT gateways with egress=nat"
-    )
+    egress: str = setting(Choice("none", "nat"), "none", help="nat: adds public subnets and NAT gateways")
+    nat_gateways: int = setting(PER_AZ, dev=1, prod=3, help="With egress=nat; the profile's count shrinks to max_azs")
     interface_endpoints: tuple[str, ...] = setting(
         Subset(INTERFACE_ENDPOINTS), list(INTERFACE_ENDPOINTS), help="Each costs about $7.30 per AZ per month"
     )
-    endpoint_azs: int = setting(
-        Integer(1, MAX_AZS, "network.max_azs"), dev=1, prod=2, help="AZs with interface endpoints (billed per AZ)"
-    )
+    endpoint_azs: int = setting(PER_AZ, dev=1, prod=2, help="AZs with interface endpoints; shrinks to max_azs too")
 
     @property
     def has_egress(self) -> bool:
@@ -353,9 +345,9 @@ def _per_az_counts(get: Reader) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class ChunkingConfig:
-    """How documents are split before they are embedded."""
+    """How documents are split into chunks before they are embedded."""
 
-    strategy: str = setting(Choice("fixed", "hierarchical", "semantic", "none"), "fixed", help="How to split")
+    strategy: str = setting(Choice("fixed", "hierarchical", "semantic", "none"), "fixed", help="none: one per file")
     max_tokens: int = setting(
         Integer(1, MAX_INPUT_TOKENS, "the embedding model's input limit"), 300, help="fixed, semantic: chunk size"
     )
@@ -372,46 +364,41 @@ class ChunkingConfig:
 
 
 @rule(ChunkingConfig)
-def _token_limits(get: Reader) -> dict[str, Any]:
+def _token_limits(get: Reader) -> None:
     model = get.up("embedding_model")
     max_input_tokens = EMBEDDING_MODELS[model][1]
     get("max_tokens", Integer(1, max_input_tokens, f"{model} input limit"))
     limit = min(get("parent_max_tokens"), max_input_tokens)
     get("child_max_tokens", Integer(1, limit, f"{get.path}parent_max_tokens and the {model} input limit"))
-    return {}
 
 
 @dataclass(frozen=True, kw_only=True)
 class KnowledgeBaseConfig:
-    """The knowledge base: vector store, embedding model, chunking and the ingestion of document changes."""
+    """The knowledge base: vector store, embeddings, chunking and the ingestion of document changes."""
 
     vector_store: str = setting(
-        Choice("s3vectors", "opensearch"), "s3vectors", help="s3vectors: no idle cost; opensearch: hourly OCUs"
+        Choice("s3vectors", "opensearch"), "s3vectors", help="s3vectors: no idle cost; opensearch: hybrid search, OCUs"
     )
-    embedding_model: str = setting(Choice(*EMBEDDING_MODELS), "amazon.titan-embed-text-v2:0", help="Embeds text")
+    embedding_model: str = setting(
+        Choice(*EMBEDDING_MODELS), "amazon.titan-embed-text-v2:0", help="Embeds documents and queries"
+    )
     embedding_dimensions: int = setting(
         Choice(256, 512, 1024, note=" (by model)"), 1024, help="Titan v2: 256, 512 or 1024; Cohere: 1024"
     )
     data_deletion_policy: str = setting(
-        Choice("delete", "retain"), "delete", help="What happens to the vectors when the data source goes"
+        Choice("delete", "retain"), "delete", help="What happens to the vectors when the data source is deleted"
     )
     chunking: ChunkingConfig
-    ingestion_batch_window_seconds: int = setting(
-        Integer(1, 300), 60, help="Changes within the window share one ingestion job"
-    )
+    ingestion_batch_window_seconds: int = setting(Integer(1, 300), 60, help="Changes within it share one ingestion job")
     ingestion_max_receives: int = setting(Integer(1, 100), 12, help="Attempts before a change is dead-lettered")
-    sample_documents: bool = setting(Boolean(), dev=True, prod=False, help="Upload sample-docs/ on deploy")
-    opensearch_standby_replicas: bool = setting(Boolean(), dev=False, prod=True, help="OpenSearch standby replicas")
+    sample_documents: bool = setting(BOOLEAN, dev=True, prod=False, help="Upload sample-docs/ on deploy")
+    opensearch_standby_replicas: bool = setting(BOOLEAN, dev=False, prod=True, help="With vector_store=opensearch")
 
 
 @rule(KnowledgeBaseConfig)
-def _dimensions(get: Reader) -> dict[str, Any]:
+def _dimensions(get: Reader) -> None:
     model = get("embedding_model")
     get("embedding_dimensions", Choice(*EMBEDDING_MODELS[model][0], note=f" (for {model})"))
-    return {}
-
-
-STRENGTHS = Choice("none", "low", "medium", "high")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -422,8 +409,10 @@ class FilterStrengths:
 
 @dataclass(frozen=True, kw_only=True)
 class DeniedTopic:
-    name: str = setting(Pattern(r"[0-9a-zA-Z-_ !?.]{1,100}", "1 to 100 letters, digits, spaces or - _ ! ? ."), help="")
-    definition: str = setting(Text(1000), help="Classic tier: at most 200 characters")
+    name: str = setting(
+        Pattern(r"[0-9a-zA-Z-_ !?.]{1,100}", "1 to 100 letters, digits, spaces or - _ ! ? ."), help="Unique"
+    )
+    definition: str = setting(Text(1000), help="At most 200 characters in the classic tier")
     examples: tuple[str, ...] = setting(
         Strings(r"(?s).{1,100}", "a list of at most 5 strings of 1 to 100 characters", most=MAX_TOPIC_EXAMPLES),
         [],
@@ -432,9 +421,8 @@ class DeniedTopic:
 
 
 @rule(DeniedTopic)
-def _definition_limit(get: Reader) -> dict[str, Any]:
+def _definition_limit(get: Reader) -> None:
     get("definition", Text(TOPIC_DEFINITION_LIMITS[get.up("tier")]))
-    return {}
 
 
 def _denied_topics(key: str, name: str, text: str, at: Reader) -> tuple[DeniedTopic, ...]:
@@ -444,7 +432,7 @@ def _denied_topics(key: str, name: str, text: str, at: Reader) -> tuple[DeniedTo
         raise ConfigError(f"{name}: not valid TOML ({error})") from None
     if not isinstance(topics, list) or not 1 <= len(topics) <= MAX_TOPICS:
         raise ConfigError(f"{name}: has {len(topics)} [[topic]] entries; allowed: 1 to {MAX_TOPICS}")
-    where = [f"{Path(name).name} topic {index}" for index in range(1, len(topics) + 1)]
+    where = [f"{Path(name).name} topic {number}" for number in range(1, len(topics) + 1)]
     parsed = [
         Reader(DeniedTopic, _object(w, t), f"{w}: ", at.profile, at).build() for w, t in zip(where, topics, strict=True)
     ]
@@ -466,17 +454,17 @@ def _blocked_words(key: str, name: str, text: str, at: Reader) -> tuple[str, ...
 
 @dataclass(frozen=True, kw_only=True)
 class RegexFilter:
-    name: str = setting(Text(100), help="")
+    name: str = setting(Text(100), help="Its name")
     pattern: str = setting(Regex(500), help="A regular expression")
     action: str = setting(Choice("block", "anonymize"), help="What to do with a match")
-    description: str = setting(Text(1000), "Custom pattern", help="")
+    description: str = setting(Text(1000), "Custom pattern", help="What it finds")
 
 
 @dataclass(frozen=True, kw_only=True)
 class GuardrailConfig:
-    """The guardrail every model call and every retrieved passage goes through."""
+    """The guardrail applied to every model call and every retrieved passage."""
 
-    tier: str = setting(Choice("classic", "standard"), "classic", help="Tier of the content filters and topics")
+    tier: str = setting(Choice("classic", "standard"), "classic", help="Of the content filters and denied topics")
     guardrail_profile: str | None = setting(
         Pattern(r"[a-z0-9-]+\.guardrail\.v[0-9:]+", "like us.guardrail.v1:0", nullable=True),
         help="Cross-region guardrail profile; the standard tier needs one",
@@ -486,44 +474,43 @@ class GuardrailConfig:
         {name: {"input": "high", "output": "high"} for name in CONTENT_FILTERS},
         help="Strength of each content filter",
     )
-    image_filters: bool = setting(Boolean(), True, help="Apply the content filters to images too")
+    image_filters: bool = setting(BOOLEAN, True, help="Apply the content filters to images too")
     prompt_attack: str = setting(Choice("low", "medium", "high"), "high", help="Prompt attack filter (on prompts)")
-    profanity: bool = setting(Boolean(), True, help="Block the managed profanity word list")
+    profanity: bool = setting(BOOLEAN, True, help="Block the managed profanity word list")
     denied_topics: tuple[DeniedTopic, ...] = setting(
         File(_denied_topics),
         "prompts/guardrail/denied_topics.toml",
         key="denied_topics_file",
-        help=f"TOML: 1 to {MAX_TOPICS} [[topic]] tables with name, definition and examples",
+        help=f"TOML: 1 to {MAX_TOPICS} [[topic]] tables with a name, a definition and examples (see below)",
     )
     blocked_words: tuple[str, ...] = setting(
         File(_blocked_words),
         "prompts/guardrail/blocked_words.txt",
         key="blocked_words_file",
-        help=f"Up to {MAX_WORDS} distinct words or phrases, one a line; # starts a comment",
+        help=f"At most {MAX_WORDS} distinct words or phrases of up to 100 characters, one a line; # starts a comment",
     )
     pii: Mapping[str, str] = setting(
         Table(PII_ENTITIES, Choice("block", "anonymize", "none")),
         {**dict.fromkeys(BLOCKED_PII, "block"), **dict.fromkeys(ANONYMIZED_PII, "anonymize")},
-        help="What to do with each type of personal information",
+        help="What to do with each type of personal information; types left out pass",
     )
     regexes: tuple[RegexFilter, ...] = setting(
         Records(RegexFilter, 0, 30, "a list of at most 30 objects with name, pattern, action and description"),
         [],
         help="Custom patterns to block or mask",
     )
-    grounding_threshold: float = setting(Threshold(), 0.75, help="Less grounded answers are blocked")
-    relevance_threshold: float = setting(Threshold(), 0.75, help="Less relevant answers are blocked")
-    blocked_input_message: str = setting(Text(500), "Sorry, I can't help with that request.", help="")
-    blocked_output_message: str = setting(Text(500), "Sorry, I can't share that answer.", help="")
+    grounding_threshold: float = setting(THRESHOLD, 0.75, help="Answers less grounded in the passages are blocked")
+    relevance_threshold: float = setting(THRESHOLD, 0.75, help="Answers less relevant to the question are blocked")
+    blocked_input_message: str = setting(Text(500), "Sorry, I can't help with that request.", help="For prompts")
+    blocked_output_message: str = setting(Text(500), "Sorry, I can't share that answer.", help="For answers")
 
 
 @rule(GuardrailConfig)
-def _guardrail_profile(get: Reader) -> dict[str, Any]:
+def _guardrail_profile(get: Reader) -> None:
     if get("tier") == "standard" and get("guardrail_profile") is None:
         raise _fail(
             get.path + "guardrail_profile", None, "set: the standard tier needs a cross-region guardrail profile"
         )
-    return {}
 
 
 def model_identifier(model: str, inference_profile: str) -> str:
@@ -543,17 +530,19 @@ class AgentConfig:
     """The agent: its model, instruction, sessions and memory."""
 
     model: str = setting(
-        Pattern(MODEL_ID_PATTERN, "a Bedrock model id like amazon.nova-pro-v1:0"), DEFAULT_MODEL, help="The model"
+        Pattern(MODEL_ID_PATTERN, "a Bedrock model id like amazon.nova-pro-v1:0"),
+        DEFAULT_MODEL,
+        help="Called through inference_profile",
     )
     inference_profile: str
     instruction: str = setting(
-        File(_instruction), "prompts/agent_instruction.md", key="instruction_file", help="40 to 20,000 characters"
+        File(_instruction), "prompts/agent_instruction.md", key="instruction_file", help="The agent's instruction"
     )
     idle_session_ttl_seconds: int = setting(Integer(60, 3600), 600, help="Idle time before a session ends")
-    memory: bool = setting(Boolean(), True, help="Session summaries (the model must support agent memory)")
+    memory: bool = setting(BOOLEAN, True, help="Session summaries (the model must support agent memory)")
     memory_days: int = setting(Integer(1, 365), 30, help="How long session summaries are kept")
-    memory_max_recent_sessions: int = setting(Integer(1, 50), 20, help="Recent sessions summarised")
-    pre_processing: bool = setting(Boolean(), True, help="Bedrock's default pre-processing prompt")
+    memory_max_recent_sessions: int = setting(Integer(1, 50), 20, help="How many recent sessions are summarised")
+    pre_processing: bool = setting(BOOLEAN, True, help="Bedrock's default pre-processing prompt")
 
     @property
     def model_identifier(self) -> str:
@@ -566,13 +555,10 @@ def _agent_profile(get: Reader) -> dict[str, Any]:
     return {"inference_profile": get.up("inference_profile")}
 
 
-MODEL_ID = Pattern(MODEL_ID_PATTERN, "a Bedrock model id")
-
-
 @dataclass(frozen=True, kw_only=True)
 class ModelChoice:
     id: str  # what callers pass: the inference profile id, or the model id
-    model: str = setting(MODEL_ID, help="")
+    model: str = setting(MODEL_ID, help="Called through inference_profile")
     name: str = setting(Text(60), help="What GET /models calls it")
 
 
@@ -583,24 +569,19 @@ def _model_id(get: Reader) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class ApiConfig:
-    """The REST API: WAF, user pool, throttling, the function, and the models callers may choose."""
+    """The REST API: WAF, user pool, throttling, its function, and the models callers may choose."""
 
-    waf: bool = setting(Boolean(), dev=False, prod=True, help="AWS WAF in front of the API (about $10 a month)")
-    waf_rate_limit: int = setting(Integer(10, 2_000_000_000), 1000, help="Requests per 5 minutes per IP")
-    mfa: str = setting(Choice("off", "optional", "required"), dev="optional", prod="required", help="For people")
-    deletion_protection: bool = setting(Boolean(), dev=False, prod=True, help="Of the user pool")
+    waf: bool = setting(BOOLEAN, dev=False, prod=True, help="AWS WAF in front of the API (about $10 a month)")
+    waf_rate_limit: int = setting(Integer(10, 2_000_000_000), 1000, help="WAF blocks an IP above it (per 5 minutes)")
+    mfa: str = setting(
+        Choice("off", "optional", "required"), dev="optional", prod="required", help="For people signing in"
+    )
+    deletion_protection: bool = setting(BOOLEAN, dev=False, prod=True, help="Of the user pool")
     throttle_rate: int = setting(Integer(1, 10_000), 10, help="Stage throttling: requests per second")
     throttle_burst: int = setting(Integer(1, 5_000), 20, help="Stage throttling: burst")
-    cors_origins: tuple[str, ...] = setting(
-        Strings(
-            r"https://[a-z0-9.-]+(:[0-9]{1,5})?|http://localhost(:[0-9]{1,5})?",
-            "a list of origins like https://app.example.com (no paths, no *)",
-        ),
-        [],
-        help="Empty: no CORS",
-    )
-    memory_mb: int = setting(Integer(128, 10_240), 512, help="Memory of the API function")
-    reserved_concurrency: int = setting(Integer(1, 1_000), 10, help="Reserved concurrency of the API function")
+    cors_origins: tuple[str, ...] = setting(ORIGINS, [], help="Browser origins allowed to call; none: no CORS")
+    memory_mb: int = setting(Integer(128, 10_240), 512, help="Of the API function")
+    reserved_concurrency: int = setting(Integer(1, 1_000), 10, help="Of the API function")
     inference_profile: str
     models: tuple[ModelChoice, ...] = setting(
         Records(ModelChoice, 1, 10, "a list of 1 to 10 objects with model and name"),
@@ -630,26 +611,25 @@ def _api_models(get: Reader) -> dict[str, Any]:
 class AppConfig:
     """Settings of both stacks."""
 
-    profile: str = setting(Choice(*PROFILES), "dev", help="Which defaults the settings left out take")
+    profile: str = setting(Choice(*PROFILES), dev="dev", prod="prod", help="Defaults of the settings left out")
     stack_prefix: str = setting(
         Pattern(r"[A-Za-z][A-Za-z0-9]{0,31}", "a letter then up to 31 letters or digits"),
         "BedrockGenAi",
-        help="Stack names: <prefix>-Foundation, <prefix>-Application",
+        help="Stack names: <prefix>-Foundation and <prefix>-Application",
     )
     account: str | None = setting(
-        AccountId(),
-        help="null: environment-agnostic. A number (as -c gives it) must have 12 digits; it is not zero-padded",
+        ACCOUNT_ID, help="null: environment-agnostic. A number (as -c gives it) must have 12 digits: no zero-padding"
     )
     region: str | None = setting(
         Pattern(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region name like eu-west-1", nullable=True),
-        help="null: environment-agnostic",
+        help="null: environment-agnostic (AZs resolved at deploy time)",
     )
     removal_policy: str = setting(Choice("retain", "destroy"), "retain", help="What `cdk destroy` does to data")
     inference_profile: str = setting(
-        Choice(*INFERENCE_PROFILES), "us", help="Geography of the models' inference profiles; none: call directly"
+        Choice(*INFERENCE_PROFILES), "us", help="How models are called: the profile of a geography, or none: directly"
     )
     log_retention_days: int = setting(Choice(*LOG_RETENTION_DAYS), dev=30, prod=365, help="Of every log group")
-    termination_protection: bool = setting(Boolean(), dev=False, prod=True, help="Of the stacks")
+    termination_protection: bool = setting(BOOLEAN, dev=False, prod=True, help="Of both stacks")
     network: NetworkConfig
     knowledge_base: KnowledgeBaseConfig
     guardrail: GuardrailConfig
