@@ -37,6 +37,8 @@ EMBEDDING_MODELS: dict[str, tuple[tuple[int, ...], int]] = {
     "cohere.embed-multilingual-v3": ((1024,), 512),
     "cohere.embed-english-v3": ((1024,), 512),
 }
+DIMENSIONS = sorted({dimension for dimensions, _ in EMBEDDING_MODELS.values() for dimension in dimensions})
+MAX_INPUT_TOKENS = max(limit for _, limit in EMBEDDING_MODELS.values())
 CONTENT_FILTERS = ("sexual", "violence", "hate", "insults", "misconduct")
 PII_ENTITIES = (
     "ADDRESS", "AGE", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "CA_HEALTH_NUMBER", "CA_SOCIAL_INSURANCE_NUMBER",
@@ -63,8 +65,6 @@ MAX_WORDS = 10_000
 INFERENCE_PROFILES = ("us", "eu", "apac", "jp", "au", "global", "none")
 MODEL_ID_PATTERN = r"[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?"
 DEFAULT_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
-
-MAX_INPUT_TOKENS = max(limit for _, limit in EMBEDDING_MODELS.values())
 
 
 class ConfigError(ValueError):
@@ -305,14 +305,15 @@ class Reader:
         while outer is not None and name not in settings_of(outer.cls):
             outer = outer.parent
         if outer is None:
-            raise KeyError(name)
+            raise KeyError(name)  # a rule asked for a setting no enclosing object declares
         return outer(name)
 
     def build(self) -> Any:
         """The object: unknown keys and cross-field rules first, then every setting as declared."""
         specs = settings_of(self.cls)
         _reject_unknown(self.path, self.given, [spec.key for spec in specs.values()])
-        derived = (RULES[self.cls](self) if self.cls in RULES else None) or {}
+        rules = RULES.get(self.cls)
+        derived = (rules(self) if rules else None) or {}
         return self.cls(**{name: self(name) for name in specs} | derived)
 
 
@@ -377,17 +378,15 @@ class KnowledgeBaseConfig:
     """The knowledge base: vector store, embeddings, chunking and the ingestion of document changes."""
 
     vector_store: str = setting(
-        Choice("s3vectors", "opensearch"), "s3vectors", help="s3vectors: no idle cost; opensearch: hybrid search, OCUs"
+        Choice("s3vectors", "opensearch"), "s3vectors", help="opensearch: hourly OCUs, hybrid search"
     )
-    embedding_model: str = setting(
-        Choice(*EMBEDDING_MODELS), "amazon.titan-embed-text-v2:0", help="Embeds documents and queries"
-    )
+    embedding_model: str = setting(Choice(*EMBEDDING_MODELS), "amazon.titan-embed-text-v2:0", help="Embeds all text")
     embedding_dimensions: int = setting(
-        Choice(256, 512, 1024, note=" (by model)"), 1024, help="Titan v2: 256, 512 or 1024; Cohere: 1024"
+        Choice(*DIMENSIONS, note=" (by model)"),
+        1024,
+        help="; ".join(f"{model}: {', '.join(map(str, d))}" for model, (d, _) in EMBEDDING_MODELS.items()),
     )
-    data_deletion_policy: str = setting(
-        Choice("delete", "retain"), "delete", help="What happens to the vectors when the data source is deleted"
-    )
+    data_deletion_policy: str = setting(Choice("delete", "retain"), "delete", help="Of the vectors, with their source")
     chunking: ChunkingConfig
     ingestion_batch_window_seconds: int = setting(Integer(1, 300), 60, help="Changes within it share one ingestion job")
     ingestion_max_receives: int = setting(Integer(1, 100), 12, help="Attempts before a change is dead-lettered")
@@ -412,9 +411,16 @@ class DeniedTopic:
     name: str = setting(
         Pattern(r"[0-9a-zA-Z-_ !?.]{1,100}", "1 to 100 letters, digits, spaces or - _ ! ? ."), help="Unique"
     )
-    definition: str = setting(Text(1000), help="At most 200 characters in the classic tier")
+    definition: str = setting(
+        Text(TOPIC_DEFINITION_LIMITS["standard"]),
+        help=f"At most {TOPIC_DEFINITION_LIMITS['classic']} in the classic tier",
+    )
     examples: tuple[str, ...] = setting(
-        Strings(r"(?s).{1,100}", "a list of at most 5 strings of 1 to 100 characters", most=MAX_TOPIC_EXAMPLES),
+        Strings(
+            r"(?s).{1,100}",
+            f"a list of at most {MAX_TOPIC_EXAMPLES} strings of 1 to 100 characters",
+            most=MAX_TOPIC_EXAMPLES,
+        ),
         [],
         help="Prompts on the topic",
     )
@@ -432,10 +438,10 @@ def _denied_topics(key: str, name: str, text: str, at: Reader) -> tuple[DeniedTo
         raise ConfigError(f"{name}: not valid TOML ({error})") from None
     if not isinstance(topics, list) or not 1 <= len(topics) <= MAX_TOPICS:
         raise ConfigError(f"{name}: has {len(topics)} [[topic]] entries; allowed: 1 to {MAX_TOPICS}")
-    where = [f"{Path(name).name} topic {number}" for number in range(1, len(topics) + 1)]
-    parsed = [
-        Reader(DeniedTopic, _object(w, t), f"{w}: ", at.profile, at).build() for w, t in zip(where, topics, strict=True)
-    ]
+    parsed = []
+    for number, topic in enumerate(topics, start=1):
+        where = f"{Path(name).name} topic {number}"
+        parsed.append(Reader(DeniedTopic, _object(where, topic), f"{where}: ", at.profile, at).build())
     names = [topic.name for topic in parsed]
     if len(set(names)) != len(names):
         raise ConfigError(f"{name}: topic names must be unique, got {names}")
@@ -573,9 +579,7 @@ class ApiConfig:
 
     waf: bool = setting(BOOLEAN, dev=False, prod=True, help="AWS WAF in front of the API (about $10 a month)")
     waf_rate_limit: int = setting(Integer(10, 2_000_000_000), 1000, help="WAF blocks an IP above it (per 5 minutes)")
-    mfa: str = setting(
-        Choice("off", "optional", "required"), dev="optional", prod="required", help="For people signing in"
-    )
+    mfa: str = setting(Choice("off", "optional", "required"), dev="optional", prod="required", help="For people")
     deletion_protection: bool = setting(BOOLEAN, dev=False, prod=True, help="Of the user pool")
     throttle_rate: int = setting(Integer(1, 10_000), 10, help="Stage throttling: requests per second")
     throttle_burst: int = setting(Integer(1, 5_000), 20, help="Stage throttling: burst")
@@ -618,7 +622,8 @@ class AppConfig:
         help="Stack names: <prefix>-Foundation and <prefix>-Application",
     )
     account: str | None = setting(
-        ACCOUNT_ID, help="null: environment-agnostic. A number (as -c gives it) must have 12 digits: no zero-padding"
+        ACCOUNT_ID,
+        help="null: environment-agnostic. A JSON number (as -c gives) counts only with 12 digits: no padding",
     )
     region: str | None = setting(
         Pattern(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region name like eu-west-1", nullable=True),
@@ -626,7 +631,9 @@ class AppConfig:
     )
     removal_policy: str = setting(Choice("retain", "destroy"), "retain", help="What `cdk destroy` does to data")
     inference_profile: str = setting(
-        Choice(*INFERENCE_PROFILES), "us", help="How models are called: the profile of a geography, or none: directly"
+        Choice(*INFERENCE_PROFILES),
+        "us",
+        help="Every model is called through the inference profile of this geography (match the region); none: directly",
     )
     log_retention_days: int = setting(Choice(*LOG_RETENTION_DAYS), dev=30, prod=365, help="Of every log group")
     termination_protection: bool = setting(BOOLEAN, dev=False, prod=True, help="Of both stacks")
