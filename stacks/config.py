@@ -1,9 +1,10 @@
 """Typed, validated configuration for the whole app.
 
 Everything below `app.py` is configured through these dataclasses; nothing else reads context or the
-environment. The raw settings come from one context key (`genai` in cdk.json), are layered over the
-defaults of the selected profile, and are validated here, once. A bad value raises `ConfigError` whose
-message is one line naming the key, the value and what is allowed.
+environment. Each setting is declared once, as a field: what it allows, its default in each profile and what
+it is for. The raw settings come from one context key (`genai` in cdk.json), are layered over the defaults of
+the selected profile, and are validated here, once. A bad value raises `ConfigError` whose message is one line
+naming the key, the value and what is allowed. docs/configuration.md is generated from the same declarations.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ import ipaddress
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 CONTEXT_KEY = "genai"
 ROOT = Path(__file__).resolve().parents[1]
 
 PROFILES = ("dev", "prod")
-EGRESS_MODES = ("none", "nat")
-REMOVAL_POLICIES = ("retain", "destroy")
 # The interface endpoints the stack's Lambdas call; each costs about $7.30 per AZ per month.
 INTERFACE_ENDPOINTS = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent", "bedrock-agentcore", "xray")
 # The values CloudWatch Logs accepts for RetentionInDays.
@@ -31,21 +31,15 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 MAX_AZS = 3
-VECTOR_STORES = ("s3vectors", "opensearch")
 # Embedding models a knowledge base can use: the output dimensions each offers and its input limit.
 EMBEDDING_MODELS: dict[str, tuple[tuple[int, ...], int]] = {
     "amazon.titan-embed-text-v2:0": ((256, 512, 1024), 8192),
     "cohere.embed-multilingual-v3": ((1024,), 512),
     "cohere.embed-english-v3": ((1024,), 512),
 }
-CHUNKING_STRATEGIES = ("fixed", "hierarchical", "semantic", "none")
-DATA_DELETION_POLICIES = ("delete", "retain")
-GUARDRAIL_TIERS = ("classic", "standard")
+DIMENSIONS = sorted({dimension for dimensions, _ in EMBEDDING_MODELS.values() for dimension in dimensions})
+MAX_INPUT_TOKENS = max(limit for _, limit in EMBEDDING_MODELS.values())
 CONTENT_FILTERS = ("sexual", "violence", "hate", "insults", "misconduct")
-FILTER_STRENGTHS = ("none", "low", "medium", "high")
-PROMPT_ATTACK_STRENGTHS = ("low", "medium", "high")
-PII_ACTIONS = ("block", "anonymize", "none")
-REGEX_ACTIONS = ("block", "anonymize")
 PII_ENTITIES = (
     "ADDRESS", "AGE", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "CA_HEALTH_NUMBER", "CA_SOCIAL_INSURANCE_NUMBER",
     "CREDIT_DEBIT_CARD_CVV", "CREDIT_DEBIT_CARD_EXPIRY", "CREDIT_DEBIT_CARD_NUMBER", "DRIVER_ID", "EMAIL",
@@ -55,15 +49,6 @@ PII_ENTITIES = (
     "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", "US_PASSPORT_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
     "VEHICLE_IDENTIFICATION_NUMBER",
 )  # fmt: skip
-# Bedrock's limits on denied topics: definition length by tier, examples, topics, and custom words.
-TOPIC_DEFINITION_LIMITS = {"classic": 200, "standard": 1000}
-MAX_TOPICS = 30
-MAX_TOPIC_EXAMPLES = 5
-MAX_WORDS = 10_000
-# Where an inference profile routes on-demand requests: the deploy region's geography, or global.
-INFERENCE_PROFILES = ("us", "eu", "apac", "global", "none")
-MFA_MODES = ("off", "optional", "required")
-MODEL_ID_PATTERN = r"[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?"
 # Secrets and payment data never pass; contact details are masked, so answers stay useful.
 BLOCKED_PII = (
     "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PASSWORD", "PIN", "CREDIT_DEBIT_CARD_NUMBER", "CREDIT_DEBIT_CARD_CVV",
@@ -71,208 +56,467 @@ BLOCKED_PII = (
     "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
 )  # fmt: skip
 ANONYMIZED_PII = ("EMAIL", "PHONE", "NAME")
-
-_DEFAULTS: dict[str, Any] = {
-    "stack_prefix": "BedrockGenAi",
-    "account": None,
-    "region": None,
-    "removal_policy": "retain",
-    "inference_profile": "us",
-    "network": {
-        "cidr": "10.0.0.0/16",
-        "egress": "none",
-        "interface_endpoints": list(INTERFACE_ENDPOINTS),
-    },
-    "knowledge_base": {
-        "vector_store": "s3vectors",
-        "embedding_model": "amazon.titan-embed-text-v2:0",
-        "embedding_dimensions": 1024,
-        "data_deletion_policy": "delete",
-        "ingestion_batch_window_seconds": 60,
-        "ingestion_max_receives": 12,
-        "chunking": {
-            "strategy": "fixed",
-            "max_tokens": 300,
-            "overlap_percentage": 20,
-            "parent_max_tokens": 1500,
-            "child_max_tokens": 300,
-            "overlap_tokens": 60,
-            "breakpoint_percentile": 95,
-            "buffer_size": 0,
-        },
-    },
-    "guardrail": {
-        "tier": "classic",
-        "guardrail_profile": None,
-        "content_filters": {name: {"input": "high", "output": "high"} for name in CONTENT_FILTERS},
-        "image_filters": True,
-        "prompt_attack": "high",
-        "profanity": True,
-        "denied_topics_file": "prompts/guardrail/denied_topics.toml",
-        "blocked_words_file": "prompts/guardrail/blocked_words.txt",
-        "pii": {**dict.fromkeys(BLOCKED_PII, "block"), **dict.fromkeys(ANONYMIZED_PII, "anonymize")},
-        "regexes": [],
-        "grounding_threshold": 0.75,
-        "relevance_threshold": 0.75,
-        "blocked_input_message": "Sorry, I can't help with that request.",
-        "blocked_output_message": "Sorry, I can't share that answer.",
-    },
-    "agent": {
-        "model": "anthropic.claude-haiku-4-5-20251001-v1:0",
-        "instruction_file": "prompts/agent_instruction.md",
-        "max_iterations": 10,
-        "max_tokens": 2048,
-        "max_turn_tokens": 16000,
-        "timeout_seconds": 120,
-        "idle_timeout_seconds": 300,
-        "max_lifetime_seconds": 3600,
-        "memory": True,
-        "memory_days": 30,
-        "memory_messages": 20,
-    },
-    "api": {
-        "throttle_rate": 10,
-        "throttle_burst": 20,
-        "waf_rate_limit": 1000,
-        "cors_origins": [],
-        "memory_mb": 512,
-        "reserved_concurrency": 10,
-        "models": [
-            {"model": "anthropic.claude-haiku-4-5-20251001-v1:0", "name": "Claude Haiku 4.5"},
-            {"model": "amazon.nova-pro-v1:0", "name": "Amazon Nova Pro"},
-            {"model": "amazon.nova-lite-v1:0", "name": "Amazon Nova Lite"},
-            {"model": "amazon.nova-micro-v1:0", "name": "Amazon Nova Micro"},
-        ],
-        "generation_model": "anthropic.claude-haiku-4-5-20251001-v1:0",
-    },
-}
-
-PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {
-        "log_retention_days": 30,
-        "termination_protection": False,
-        "network": {"max_azs": 2, "endpoint_azs": 1, "nat_gateways": 1},
-        "knowledge_base": {"sample_documents": True, "opensearch_standby_replicas": False},
-        "api": {"waf": False, "mfa": "optional", "deletion_protection": False},
-    },
-    "prod": {
-        "log_retention_days": 365,
-        "termination_protection": True,
-        "network": {"max_azs": 3, "endpoint_azs": 2, "nat_gateways": 3},
-        "knowledge_base": {"sample_documents": False, "opensearch_standby_replicas": True},
-        "api": {"waf": True, "mfa": "required", "deletion_protection": True},
-    },
-}
+# Bedrock's limits on denied topics: definition length by tier, examples, topics, and custom words.
+TOPIC_DEFINITION_LIMITS = {"classic": 200, "standard": 1000}
+MAX_TOPICS = 30
+MAX_TOPIC_EXAMPLES = 5
+MAX_WORDS = 10_000
+# Where an inference profile routes on-demand requests: the deploy region's geography, or global.
+INFERENCE_PROFILES = ("us", "eu", "apac", "jp", "au", "global", "none")
+MODEL_ID_PATTERN = r"[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?"
+DEFAULT_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 class ConfigError(ValueError):
     """A configuration value that synth must not go on with; the message is one line."""
 
 
+def _fail(key: str, value: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"{key}={json.dumps(value, default=str)} is not {allowed}")
+
+
+Check = Callable[[Any], object]  # truthy when the value is allowed
+
+
+class Constraint:
+    """What a setting allows: `allowed` says it as the error message and the docs do; `parse` applies it."""
+
+    def __init__(
+        self, allowed: str, check: Check = lambda _: True, convert: Callable[[Any], Any] = lambda v: v
+    ) -> None:
+        self.allowed, self.check, self.convert = allowed, check, convert
+
+    def parse(self, key: str, value: Any, at: Reader) -> Any:
+        """The value to use for `key` (a setting of the object `at` reads), or a ConfigError."""
+        if not self.check(value):
+            raise _fail(key, value, self.allowed)
+        return self.convert(value)
+
+
+class Choice(Constraint):
+    def __init__(self, *values: Any, note: str = "") -> None:
+        # bool is an int in Python: true must not pass as 1 day of log retention.
+        super().__init__(f"one of: {', '.join(map(str, values))}{note}", lambda v: type(v) is not bool and v in values)
+
+
+class Integer(Constraint):
+    def __init__(self, low: int, high: int, high_from: str = "") -> None:
+        limit = f"{high} ({high_from})" if high_from else high
+        super().__init__(f"an integer from {low} to {limit}", lambda v: type(v) is int and low <= v <= high)
+
+
+class Text(Constraint):
+    def __init__(self, most: int) -> None:
+        allowed = f"a non-empty string of at most {most} characters"
+        super().__init__(allowed, lambda v: isinstance(v, str) and v.strip() and len(v) <= most)
+
+
+class Pattern(Constraint):
+    def __init__(self, pattern: str, allowed: str, *, nullable: bool = False) -> None:
+        super().__init__(
+            allowed + (" or null" if nullable else ""),
+            lambda v: (nullable and v is None) or (isinstance(v, str) and re.fullmatch(pattern, v)),
+        )
+
+
+class Strings(Constraint):
+    """A list of strings that each match `pattern`, as a tuple."""
+
+    def __init__(self, pattern: str, allowed: str, *, most: int = 1000, distinct: bool = False) -> None:
+        def check(v: Any) -> bool:
+            strings = isinstance(v, list) and all(isinstance(s, str) and re.fullmatch(pattern, s) for s in v)
+            return strings and len(v) <= most and (not distinct or len(set(v)) == len(v))
+
+        super().__init__(allowed, check, tuple)
+
+
+class Subset(Strings):
+    def __init__(self, values: tuple[str, ...]) -> None:
+        pattern = "|".join(map(re.escape, values))
+        super().__init__(pattern, f"a list of distinct values from: {', '.join(values)}", distinct=True)
+
+
+class Regex(Text):
+    def parse(self, key: str, value: Any, at: Reader) -> str:
+        try:
+            re.compile(super().parse(key, value, at))
+        except re.error as error:
+            raise _fail(key, value, f"a valid regular expression ({error})") from None
+        return str(value)
+
+
+class File(Constraint):
+    """A text file named relative to the project root; `read(key, name, text, at)` makes the value of it."""
+
+    def __init__(self, read: Callable[[str, str, str, Reader], Any]) -> None:
+        super().__init__("a readable file, relative to the project root")
+        self.read = read
+
+    def parse(self, key: str, value: Any, at: Reader) -> Any:
+        try:
+            text = (ROOT / Text(300).parse(key, value, at)).read_text(encoding="utf-8")
+        except OSError:
+            raise _fail(key, value, self.allowed) from None
+        return self.read(key, value, text, at)
+
+
+class Record(Constraint):
+    """An object of the settings declared on the dataclass `cls`."""
+
+    def __init__(self, cls: type) -> None:
+        super().__init__("an object")
+        self.cls = cls
+
+    def parse(self, key: str, value: Any, at: Reader) -> Any:
+        return Reader(self.cls, _object(key, value), key + ".", at.profile, at).build()
+
+
+class Records(Constraint):
+    def __init__(self, cls: type, fewest: int, most: int, allowed: str) -> None:
+        super().__init__(allowed, lambda v: isinstance(v, list) and fewest <= len(v) <= most)
+        self.item = Record(cls)
+
+    def parse(self, key: str, value: Any, at: Reader) -> tuple[Any, ...]:
+        items = super().parse(key, value, at)
+        return tuple(self.item.parse(f"{key}[{index}]", item, at) for index, item in enumerate(items))
+
+
+class Table(Constraint):
+    """An object from some of `keys` to what `item` allows, in the order of `keys`."""
+
+    def __init__(self, keys: tuple[str, ...], item: Constraint) -> None:
+        super().__init__(f"an object from any of {', '.join(keys)} to {item.allowed}")
+        self.keys, self.item = keys, item
+
+    def parse(self, key: str, value: Any, at: Reader) -> dict[str, Any]:
+        _reject_unknown(key + ".", _object(key, value), self.keys)
+        return {name: self.item.parse(f"{key}.{name}", value[name], at) for name in self.keys if name in value}
+
+
+def _private_network(value: Any) -> bool:
+    try:
+        network = ipaddress.IPv4Network(value)
+    except (ValueError, TypeError):
+        return False
+    return network.is_private and 16 <= network.prefixlen <= 24
+
+
+BOOLEAN = Constraint("one of: true, false", lambda v: isinstance(v, bool))
+THRESHOLD = Constraint("a number from 0 to 0.99", lambda v: type(v) in (int, float) and 0 <= v <= 0.99, float)
+CIDR = Constraint(
+    "a private IPv4 CIDR block with a prefix length from /16 to /24",
+    _private_network,
+    lambda v: str(ipaddress.IPv4Network(v)),
+)
+# `-c genai.account=123456789012` arrives as a JSON number. JSON numbers cannot start with 0, and a shorter one has
+# more likely lost a digit than leading zeros: only a number of 12 digits is taken as an id.
+ACCOUNT_ID = Constraint(
+    "a 12-digit AWS account id or null",
+    lambda v: v is None or (type(v) in (str, int) and re.fullmatch(r"\d{12}", str(v))),
+    lambda v: v if v is None else str(v),
+)
+ORIGINS = Strings(
+    r"https://[a-z0-9.-]+(:[0-9]{1,5})?|http://localhost(:[0-9]{1,5})?",
+    "a list of origins like https://app.example.com (no paths, no *)",
+)
+MODEL_ID = Pattern(MODEL_ID_PATTERN, "a Bedrock model id")
+STRENGTHS = Choice("none", "low", "medium", "high")
+PER_AZ = Integer(1, MAX_AZS, "network.max_azs")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its key, what it allows, its default in each profile and what it is for."""
+
+    key: str
+    constraint: Constraint
+    defaults: Mapping[str, Any]
+    help: str
+
+
+_SAME: Any = object()
+
+
+def setting(
+    constraint: Constraint, default: Any = None, *, dev: Any = _SAME, prod: Any = _SAME, help: str, key: str = ""
+) -> Any:
+    """A dataclass field declared as a setting; a null default makes it required unless null is allowed."""
+    defaults = {"dev": default if dev is _SAME else dev, "prod": default if prod is _SAME else prod}
+    return field(metadata={"setting": Setting(key, constraint, defaults, help)})
+
+
+@cache
+def settings_of(cls: type) -> Mapping[str, Setting]:
+    """The settings of the dataclass `cls` by attribute name; a field typed as a dataclass is a section."""
+    types = get_type_hints(cls)
+    found = {}
+    for f in fields(cls):
+        if "setting" in f.metadata:
+            found[f.name] = replace(f.metadata["setting"], key=f.metadata["setting"].key or f.name)
+        elif is_dataclass(types[f.name]):
+            found[f.name] = Setting(
+                f.name, Record(types[f.name]), {profile: {} for profile in PROFILES}, types[f.name].__doc__
+            )
+    return found
+
+
+Rule = Callable[["Reader"], dict[str, Any] | None]
+RULES: dict[type, Rule] = {}
+
+
+def rule(cls: type) -> Callable[[Rule], Rule]:
+    """Register the cross-field checks of `cls`; they may return the values of its fields that are not settings."""
+
+    def register(function: Rule) -> Rule:
+        RULES[cls] = function
+        return function
+
+    return register
+
+
+@dataclass
+class Reader:
+    """The settings given for one object, where it sits, and its values parsed so far."""
+
+    cls: type
+    given: Mapping[str, Any]
+    path: str
+    profile: str
+    parent: Reader | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, name: str, constraint: Constraint | None = None) -> Any:
+        """The value of setting `name`, parsed once, by `constraint` where a rule narrows the declared one."""
+        if name not in self.values:
+            spec = settings_of(self.cls)[name]
+            self.values[name] = (constraint or spec.constraint).parse(self.path + spec.key, self.raw(name), self)
+        return self.values[name]
+
+    def raw(self, name: str) -> Any:
+        """What was given for setting `name`, layered over its default in this profile."""
+        spec = settings_of(self.cls)[name]
+        default = spec.defaults[self.profile]
+        value = self.given.get(spec.key, default)
+        return _merge(default, value) if isinstance(default, Mapping) and isinstance(value, Mapping) else value
+
+    def up(self, name: str) -> Any:
+        """The value of setting `name` of the nearest enclosing object that declares it."""
+        outer = self.parent
+        while outer is not None and name not in settings_of(outer.cls):
+            outer = outer.parent
+        if outer is None:
+            raise KeyError(name)  # a rule asked for a setting no enclosing object declares
+        return outer(name)
+
+    def build(self) -> Any:
+        """The object: unknown keys and cross-field rules first, then every setting as declared."""
+        specs = settings_of(self.cls)
+        _reject_unknown(self.path, self.given, [spec.key for spec in specs.values()])
+        rules = RULES.get(self.cls)
+        derived = (rules(self) if rules else None) or {}
+        return self.cls(**{name: self(name) for name in specs} | derived)
+
+
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
-    cidr: str
-    max_azs: int
-    egress: str
-    nat_gateways: int
-    interface_endpoints: tuple[str, ...]
-    endpoint_azs: int
+    """The VPC the functions run in."""
+
+    cidr: str = setting(CIDR, "10.0.0.0/16", help="Address range of the VPC")
+    max_azs: int = setting(Integer(1, MAX_AZS), dev=2, prod=3, help="AZs of the VPC's subnets")
+    egress: str = setting(Choice("none", "nat"), "none", help="nat: adds public subnets and NAT gateways")
+    nat_gateways: int = setting(PER_AZ, dev=1, prod=3, help="With egress=nat; the profile's count shrinks to max_azs")
+    interface_endpoints: tuple[str, ...] = setting(
+        Subset(INTERFACE_ENDPOINTS), list(INTERFACE_ENDPOINTS), help="Each costs about $7.30 per AZ per month"
+    )
+    endpoint_azs: int = setting(PER_AZ, dev=1, prod=2, help="AZs with interface endpoints; shrinks to max_azs too")
 
     @property
     def has_egress(self) -> bool:
         return self.egress == "nat"
 
 
+@rule(NetworkConfig)
+def _per_az_counts(get: Reader) -> dict[str, Any]:
+    max_azs = get("max_azs")
+    within = Integer(1, max_azs, "network.max_azs")
+    # A profile's per-AZ counts are ceilings: with fewer AZs they shrink, unless set explicitly.
+    counts = ("nat_gateways", "endpoint_azs")
+    return {name: get(name, within) if name in get.given else min(get(name), max_azs) for name in counts}
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChunkingConfig:
-    strategy: str
-    max_tokens: int
-    overlap_percentage: int
-    parent_max_tokens: int
-    child_max_tokens: int
-    overlap_tokens: int
-    breakpoint_percentile: int
-    buffer_size: int
+    """How documents are split into chunks before they are embedded."""
+
+    strategy: str = setting(Choice("fixed", "hierarchical", "semantic", "none"), "fixed", help="none: one per file")
+    max_tokens: int = setting(
+        Integer(1, MAX_INPUT_TOKENS, "the embedding model's input limit"), 300, help="fixed, semantic: chunk size"
+    )
+    overlap_percentage: int = setting(Integer(1, 99), 20, help="fixed: overlap of neighbouring chunks")
+    parent_max_tokens: int = setting(Integer(1, MAX_INPUT_TOKENS), 1500, help="hierarchical: parent chunk size")
+    child_max_tokens: int = setting(
+        Integer(1, MAX_INPUT_TOKENS, "parent_max_tokens and the embedding model's input limit"),
+        300,
+        help="hierarchical: child chunk size",
+    )
+    overlap_tokens: int = setting(Integer(1, 1000), 60, help="hierarchical: overlap of neighbouring chunks")
+    breakpoint_percentile: int = setting(Integer(50, 99), 95, help="semantic: dissimilarity that starts a chunk")
+    buffer_size: int = setting(Integer(0, 1), 0, help="semantic: sentences on each side compared with each one")
+
+
+@rule(ChunkingConfig)
+def _token_limits(get: Reader) -> None:
+    model = get.up("embedding_model")
+    max_input_tokens = EMBEDDING_MODELS[model][1]
+    get("max_tokens", Integer(1, max_input_tokens, f"{model} input limit"))
+    limit = min(get("parent_max_tokens"), max_input_tokens)
+    get("child_max_tokens", Integer(1, limit, f"{get.path}parent_max_tokens and the {model} input limit"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class KnowledgeBaseConfig:
-    vector_store: str
-    embedding_model: str
-    embedding_dimensions: int
-    data_deletion_policy: str
+    """The knowledge base: vector store, embeddings, chunking and the ingestion of document changes."""
+
+    vector_store: str = setting(
+        Choice("s3vectors", "opensearch"), "s3vectors", help="opensearch: hourly OCUs, hybrid search"
+    )
+    embedding_model: str = setting(Choice(*EMBEDDING_MODELS), "amazon.titan-embed-text-v2:0", help="Embeds all text")
+    embedding_dimensions: int = setting(
+        Choice(*DIMENSIONS, note=" (by model)"),
+        1024,
+        help="; ".join(f"{model}: {', '.join(map(str, d))}" for model, (d, _) in EMBEDDING_MODELS.items()),
+    )
+    data_deletion_policy: str = setting(Choice("delete", "retain"), "delete", help="Of the vectors, with their source")
     chunking: ChunkingConfig
-    ingestion_batch_window_seconds: int
-    ingestion_max_receives: int
-    sample_documents: bool
-    opensearch_standby_replicas: bool
+    ingestion_batch_window_seconds: int = setting(Integer(1, 300), 60, help="Changes within it share one ingestion job")
+    ingestion_max_receives: int = setting(Integer(1, 100), 12, help="Attempts before a change is dead-lettered")
+    sample_documents: bool = setting(BOOLEAN, dev=True, prod=False, help="Upload sample-docs/ on deploy")
+    opensearch_standby_replicas: bool = setting(BOOLEAN, dev=False, prod=True, help="With vector_store=opensearch")
+
+
+@rule(KnowledgeBaseConfig)
+def _dimensions(get: Reader) -> None:
+    model = get("embedding_model")
+    get("embedding_dimensions", Choice(*EMBEDDING_MODELS[model][0], note=f" (for {model})"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class FilterStrengths:
-    input: str
-    output: str
+    input: str = setting(STRENGTHS, help="On prompts")
+    output: str = setting(STRENGTHS, help="On answers")
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeniedTopic:
-    name: str
-    definition: str
-    examples: tuple[str, ...]
+    name: str = setting(
+        Pattern(r"[0-9a-zA-Z-_ !?.]{1,100}", "1 to 100 letters, digits, spaces or - _ ! ? ."), help="Unique"
+    )
+    definition: str = setting(
+        Text(TOPIC_DEFINITION_LIMITS["standard"]),
+        help=f"At most {TOPIC_DEFINITION_LIMITS['classic']} in the classic tier",
+    )
+    examples: tuple[str, ...] = setting(
+        Strings(
+            r"(?s).{1,100}",
+            f"a list of at most {MAX_TOPIC_EXAMPLES} strings of 1 to 100 characters",
+            most=MAX_TOPIC_EXAMPLES,
+        ),
+        [],
+        help="Prompts on the topic",
+    )
+
+
+@rule(DeniedTopic)
+def _definition_limit(get: Reader) -> None:
+    get("definition", Text(TOPIC_DEFINITION_LIMITS[get.up("tier")]))
+
+
+def _denied_topics(key: str, name: str, text: str, at: Reader) -> tuple[DeniedTopic, ...]:
+    try:
+        topics = tomllib.loads(text).get("topic", [])
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{name}: not valid TOML ({error})") from None
+    if not isinstance(topics, list) or not 1 <= len(topics) <= MAX_TOPICS:
+        raise ConfigError(f"{name}: has {len(topics)} [[topic]] entries; allowed: 1 to {MAX_TOPICS}")
+    parsed = []
+    for number, topic in enumerate(topics, start=1):
+        where = f"{Path(name).name} topic {number}"
+        parsed.append(Reader(DeniedTopic, _object(where, topic), f"{where}: ", at.profile, at).build())
+    names = [topic.name for topic in parsed]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{name}: topic names must be unique, got {names}")
+    return tuple(parsed)
+
+
+def _blocked_words(key: str, name: str, text: str, at: Reader) -> tuple[str, ...]:
+    words = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for number, word in enumerate(words, start=1):
+        if len(word) > 100:
+            raise _fail(f"{Path(name).name} word {number}", word, "at most 100 characters")
+    if len(words) > MAX_WORDS or len({w.lower() for w in words}) != len(words):
+        raise ConfigError(f"{name}: needs at most {MAX_WORDS} distinct words, got {len(words)}")
+    return tuple(words)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RegexFilter:
-    name: str
-    pattern: str
-    action: str
-    description: str
+    name: str = setting(Text(100), help="Its name")
+    pattern: str = setting(Regex(500), help="A regular expression")
+    action: str = setting(Choice("block", "anonymize"), help="What to do with a match")
+    description: str = setting(Text(1000), "Custom pattern", help="What it finds")
 
 
 @dataclass(frozen=True, kw_only=True)
 class GuardrailConfig:
-    tier: str
-    guardrail_profile: str | None
-    content_filters: Mapping[str, FilterStrengths]
-    image_filters: bool
-    prompt_attack: str
-    profanity: bool
-    denied_topics: tuple[DeniedTopic, ...]
-    blocked_words: tuple[str, ...]
-    pii: Mapping[str, str]
-    regexes: tuple[RegexFilter, ...]
-    grounding_threshold: float
-    relevance_threshold: float
-    blocked_input_message: str
-    blocked_output_message: str
+    """The guardrail applied to every model call and every retrieved passage."""
+
+    tier: str = setting(Choice("classic", "standard"), "classic", help="Of the content filters and denied topics")
+    guardrail_profile: str | None = setting(
+        Pattern(r"[a-z0-9-]+\.guardrail\.v[0-9:]+", "like us.guardrail.v1:0", nullable=True),
+        help="Cross-region guardrail profile; the standard tier needs one",
+    )
+    content_filters: Mapping[str, FilterStrengths] = setting(
+        Table(CONTENT_FILTERS, Record(FilterStrengths)),
+        {name: {"input": "high", "output": "high"} for name in CONTENT_FILTERS},
+        help="Strength of each content filter",
+    )
+    image_filters: bool = setting(BOOLEAN, True, help="Apply the content filters to images too")
+    prompt_attack: str = setting(Choice("low", "medium", "high"), "high", help="Prompt attack filter (on prompts)")
+    profanity: bool = setting(BOOLEAN, True, help="Block the managed profanity word list")
+    denied_topics: tuple[DeniedTopic, ...] = setting(
+        File(_denied_topics),
+        "prompts/guardrail/denied_topics.toml",
+        key="denied_topics_file",
+        help=f"TOML: 1 to {MAX_TOPICS} [[topic]] tables with a name, a definition and examples (see below)",
+    )
+    blocked_words: tuple[str, ...] = setting(
+        File(_blocked_words),
+        "prompts/guardrail/blocked_words.txt",
+        key="blocked_words_file",
+        help=f"At most {MAX_WORDS} distinct words or phrases of up to 100 characters, one a line; # starts a comment",
+    )
+    pii: Mapping[str, str] = setting(
+        Table(PII_ENTITIES, Choice("block", "anonymize", "none")),
+        {**dict.fromkeys(BLOCKED_PII, "block"), **dict.fromkeys(ANONYMIZED_PII, "anonymize")},
+        help="What to do with each type of personal information; types left out pass",
+    )
+    regexes: tuple[RegexFilter, ...] = setting(
+        Records(RegexFilter, 0, 30, "a list of at most 30 objects with name, pattern, action and description"),
+        [],
+        help="Custom patterns to block or mask",
+    )
+    grounding_threshold: float = setting(THRESHOLD, 0.75, help="Answers less grounded in the passages are blocked")
+    relevance_threshold: float = setting(THRESHOLD, 0.75, help="Answers less relevant to the question are blocked")
+    blocked_input_message: str = setting(Text(500), "Sorry, I can't help with that request.", help="For prompts")
+    blocked_output_message: str = setting(Text(500), "Sorry, I can't share that answer.", help="For answers")
 
 
-GUARDRAIL_SETTINGS = (
-    "blocked_input_message", "blocked_output_message", "blocked_words_file", "content_filters", "denied_topics_file",
-    "grounding_threshold", "guardrail_profile", "image_filters", "pii", "profanity", "prompt_attack", "regexes",
-    "relevance_threshold", "tier",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, kw_only=True)
-class AgentConfig:
-    model: str
-    inference_profile: str
-    instruction: str
-    max_iterations: int
-    max_tokens: int
-    max_turn_tokens: int
-    timeout_seconds: int
-    idle_timeout_seconds: int
-    max_lifetime_seconds: int
-    memory: bool
-    memory_days: int
-    memory_messages: int
-
-    @property
-    def model_identifier(self) -> str:
-        """What the agent calls: the inference profile id, or the model id itself."""
-        return model_identifier(self.model, self.inference_profile)
+@rule(GuardrailConfig)
+def _guardrail_profile(get: Reader) -> None:
+    if get("tier") == "standard" and get("guardrail_profile") is None:
+        raise _fail(
+            get.path + "guardrail_profile", None, "set: the standard tier needs a cross-region guardrail profile"
+        )
 
 
 def model_identifier(model: str, inference_profile: str) -> str:
@@ -280,51 +524,125 @@ def model_identifier(model: str, inference_profile: str) -> str:
     return model if inference_profile == "none" else f"{inference_profile}.{model}"
 
 
-AGENT_SETTINGS = (
-    "idle_timeout_seconds", "instruction_file", "max_iterations", "max_lifetime_seconds", "max_tokens",
-    "max_turn_tokens", "memory", "memory_days", "memory_messages", "model", "timeout_seconds",
-)  # fmt: skip
+def _instruction(key: str, name: str, text: str, at: Reader) -> str:
+    # Bedrock accepts instructions of 40 to 20,000 characters.
+    if not 40 <= len(text.strip()) <= 20_000:
+        raise _fail(key, name, "a file of 40 to 20,000 characters")
+    return text.strip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentConfig:
+    """The agent (an AgentCore harness): its model, instruction, limits, sessions and memory."""
+
+    model: str = setting(
+        Pattern(MODEL_ID_PATTERN, "a Bedrock model id like amazon.nova-pro-v1:0"),
+        DEFAULT_MODEL,
+        help="Called through inference_profile",
+    )
+    inference_profile: str
+    instruction: str = setting(
+        File(_instruction), "prompts/agent_instruction.md", key="instruction_file", help="The agent's instruction"
+    )
+    max_iterations: int = setting(Integer(1, 50), 10, help="Model and tool steps per turn")
+    max_tokens: int = setting(Integer(256, 8192), 2048, help="Output tokens per model call")
+    max_turn_tokens: int = setting(Integer(1000, 200_000), 16_000, help="Output tokens per turn, all calls together")
+    timeout_seconds: int = setting(Integer(10, 900), 120, help="Longest turn, in seconds")
+    idle_timeout_seconds: int = setting(
+        Integer(60, 28_800), 300, help="A session's microVM ends after this idle time (it bills memory while it runs)"
+    )
+    max_lifetime_seconds: int = setting(Integer(60, 28_800), 3600, help="A session's microVM ends after this time")
+    memory: bool = setting(BOOLEAN, True, help="AgentCore Memory: recent messages and a summary per session")
+    memory_days: int = setting(Integer(3, 365), 30, help="How long memory keeps events")
+    memory_messages: int = setting(Integer(1, 100), 20, help="Recent messages a session starts with")
+
+    @property
+    def model_identifier(self) -> str:
+        """What the agent calls: the inference profile id, or the model id itself."""
+        return model_identifier(self.model, self.inference_profile)
+
+
+@rule(AgentConfig)
+def _agent_profile(get: Reader) -> dict[str, Any]:
+    return {"inference_profile": get.up("inference_profile")}
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelChoice:
     id: str  # what callers pass: the inference profile id, or the model id
-    model: str
-    name: str
+    model: str = setting(MODEL_ID, help="Called through inference_profile")
+    name: str = setting(Text(60), help="What GET /models calls it")
+
+
+@rule(ModelChoice)
+def _model_id(get: Reader) -> dict[str, Any]:
+    return {"id": model_identifier(get("model"), get.up("inference_profile"))}
 
 
 @dataclass(frozen=True, kw_only=True)
 class ApiConfig:
-    waf: bool
-    waf_rate_limit: int
-    mfa: str
-    deletion_protection: bool
-    throttle_rate: int
-    throttle_burst: int
-    cors_origins: tuple[str, ...]
-    memory_mb: int
-    reserved_concurrency: int
+    """The REST API: WAF, user pool, throttling, its function, and the models callers may choose."""
+
+    waf: bool = setting(BOOLEAN, dev=False, prod=True, help="AWS WAF in front of the API (about $10 a month)")
+    waf_rate_limit: int = setting(Integer(10, 2_000_000_000), 1000, help="WAF blocks an IP above it (per 5 minutes)")
+    mfa: str = setting(Choice("off", "optional", "required"), dev="optional", prod="required", help="For people")
+    deletion_protection: bool = setting(BOOLEAN, dev=False, prod=True, help="Of the user pool")
+    throttle_rate: int = setting(Integer(1, 10_000), 10, help="Stage throttling: requests per second")
+    throttle_burst: int = setting(Integer(1, 5_000), 20, help="Stage throttling: burst")
+    cors_origins: tuple[str, ...] = setting(ORIGINS, [], help="Browser origins allowed to call; none: no CORS")
+    memory_mb: int = setting(Integer(128, 10_240), 512, help="Of the API function")
+    reserved_concurrency: int = setting(Integer(1, 1_000), 10, help="Of the API function")
     inference_profile: str
-    models: tuple[ModelChoice, ...]
-    generation_model: str
+    models: tuple[ModelChoice, ...] = setting(
+        Records(ModelChoice, 1, 10, "a list of 1 to 10 objects with model and name"),
+        [
+            {"model": DEFAULT_MODEL, "name": "Claude Haiku 4.5"},
+            {"model": "amazon.nova-pro-v1:0", "name": "Amazon Nova Pro"},
+            {"model": "amazon.nova-lite-v1:0", "name": "Amazon Nova Lite"},
+            {"model": "amazon.nova-micro-v1:0", "name": "Amazon Nova Micro"},
+        ],
+        help="The models callers may choose",
+    )
+    generation_model: str = setting(MODEL_ID, DEFAULT_MODEL, help="What POST /ask answers with: one of models")
 
 
-API_SETTINGS = (
-    "cors_origins", "deletion_protection", "generation_model", "memory_mb", "mfa", "models", "reserved_concurrency",
-    "throttle_burst", "throttle_rate", "waf", "waf_rate_limit",
-)  # fmt: skip
+@rule(ApiConfig)
+def _api_models(get: Reader) -> dict[str, Any]:
+    profile = get.up("inference_profile")
+    ids = {model.id for model in get("models")}
+    if len(ids) != len(get("models")):
+        raise _fail(get.path + "models", get.raw("models"), "a list of distinct models")
+    if model_identifier(get("generation_model"), profile) not in ids:
+        raise _fail(get.path + "generation_model", get("generation_model"), "one of the models in api.models")
+    return {"inference_profile": profile}
 
 
 @dataclass(frozen=True, kw_only=True)
 class AppConfig:
-    profile: str
-    stack_prefix: str
-    account: str | None
-    region: str | None
-    removal_policy: str
-    inference_profile: str
-    log_retention_days: int
-    termination_protection: bool
+    """Settings of both stacks."""
+
+    profile: str = setting(Choice(*PROFILES), dev="dev", prod="prod", help="Defaults of the settings left out")
+    stack_prefix: str = setting(
+        Pattern(r"[A-Za-z][A-Za-z0-9]{0,31}", "a letter then up to 31 letters or digits"),
+        "BedrockGenAi",
+        help="Stack names: <prefix>-Foundation and <prefix>-Application",
+    )
+    account: str | None = setting(
+        ACCOUNT_ID,
+        help="null: environment-agnostic. A JSON number (as -c gives) counts only with 12 digits: no padding",
+    )
+    region: str | None = setting(
+        Pattern(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region name like eu-west-1", nullable=True),
+        help="null: environment-agnostic (AZs resolved at deploy time)",
+    )
+    removal_policy: str = setting(Choice("retain", "destroy"), "retain", help="What `cdk destroy` does to data")
+    inference_profile: str = setting(
+        Choice(*INFERENCE_PROFILES),
+        "us",
+        help="Every model is called through the inference profile of this geography (match the region); none: directly",
+    )
+    log_retention_days: int = setting(Choice(*LOG_RETENTION_DAYS), dev=30, prod=365, help="Of every log group")
+    termination_protection: bool = setting(BOOLEAN, dev=False, prod=True, help="Of both stacks")
     network: NetworkConfig
     knowledge_base: KnowledgeBaseConfig
     guardrail: GuardrailConfig
@@ -338,405 +656,30 @@ class AppConfig:
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Build the config from CDK context: the `genai` object plus any `genai.<path>` overrides."""
-    raw = _parse_json(CONTEXT_KEY, context.get(CONTEXT_KEY, {}))
-    settings = dict(_require_object(CONTEXT_KEY, raw))
+    settings = dict(_object(CONTEXT_KEY, _parse_json(context.get(CONTEXT_KEY, {}))))
     for key in sorted(k for k in context if k.startswith(CONTEXT_KEY + ".")):
-        _set_path(settings, key.removeprefix(CONTEXT_KEY + ".").split("."), _parse_json(key, context[key]))
+        _set_path(settings, key.removeprefix(CONTEXT_KEY + ".").split("."), _parse_json(context[key]))
     return parse_settings(settings)
 
 
 def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
     """Validate raw settings layered over the defaults of their profile."""
-    profile = _choice("profile", settings.get("profile", "dev"), PROFILES)
-    merged = _merge(_merge(_DEFAULTS, PROFILE_DEFAULTS[profile]), settings)
-    merged["profile"] = profile
-    _reject_unknown(merged, AppConfig, path="")
-    network_raw = _section(merged, "network", NetworkConfig)
-    kb_raw = _section(merged, "knowledge_base", KnowledgeBaseConfig)
-    guardrail_raw = _section(merged, "guardrail", GUARDRAIL_SETTINGS)
-    agent_raw = _section(merged, "agent", AGENT_SETTINGS)
-    api_raw = _section(merged, "api", API_SETTINGS)
-    profile_geography = _choice("inference_profile", merged["inference_profile"], INFERENCE_PROFILES)
-    return AppConfig(
-        profile=profile,
-        stack_prefix=_pattern(
-            "stack_prefix",
-            merged["stack_prefix"],
-            r"[A-Za-z][A-Za-z0-9]{0,31}",
-            "a letter then up to 31 letters or digits",
-        ),
-        account=_optional_pattern("account", merged["account"], r"\d{12}", "a 12-digit AWS account id"),
-        region=_optional_pattern(
-            "region", merged["region"], r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region name like eu-west-1"
-        ),
-        removal_policy=_choice("removal_policy", merged["removal_policy"], REMOVAL_POLICIES),
-        inference_profile=profile_geography,
-        log_retention_days=_choice("log_retention_days", merged["log_retention_days"], LOG_RETENTION_DAYS),
-        termination_protection=_boolean("termination_protection", merged["termination_protection"]),
-        network=_network(network_raw, explicit=settings.get("network", {})),
-        knowledge_base=_knowledge_base(kb_raw),
-        guardrail=_guardrail(guardrail_raw),
-        agent=_agent(agent_raw, profile_geography),
-        api=_api(api_raw, profile_geography),
-    )
+    profile = Reader(AppConfig, settings, "", "dev")("profile")
+    config: AppConfig = Reader(AppConfig, settings, "", profile).build()
+    return config
 
 
-def _network(raw: Mapping[str, Any], *, explicit: Mapping[str, Any]) -> NetworkConfig:
-    max_azs = _integer("network.max_azs", raw["max_azs"], 1, MAX_AZS)
-    # A profile's per-AZ counts are ceilings: with fewer AZs they shrink, unless set explicitly.
-    raw = {
-        **raw,
-        **{key: min(raw[key], max_azs) for key in ("nat_gateways", "endpoint_azs") if key not in explicit},
-    }
-    return NetworkConfig(
-        cidr=_cidr("network.cidr", raw["cidr"]),
-        max_azs=max_azs,
-        egress=_choice("network.egress", raw["egress"], EGRESS_MODES),
-        nat_gateways=_integer("network.nat_gateways", raw["nat_gateways"], 1, max_azs, "network.max_azs"),
-        interface_endpoints=_subset("network.interface_endpoints", raw["interface_endpoints"], INTERFACE_ENDPOINTS),
-        endpoint_azs=_integer("network.endpoint_azs", raw["endpoint_azs"], 1, max_azs, "network.max_azs"),
-    )
-
-
-def _knowledge_base(raw: Mapping[str, Any]) -> KnowledgeBaseConfig:
-    model = _choice("knowledge_base.embedding_model", raw["embedding_model"], tuple(EMBEDDING_MODELS))
-    dimensions, max_input_tokens = EMBEDDING_MODELS[model]
-    dimension = raw["embedding_dimensions"]
-    if isinstance(dimension, bool) or dimension not in dimensions:
-        allowed = ", ".join(str(d) for d in dimensions)
-        raise _fail("knowledge_base.embedding_dimensions", dimension, f"one of: {allowed} (for {model})")
-    return KnowledgeBaseConfig(
-        vector_store=_choice("knowledge_base.vector_store", raw["vector_store"], VECTOR_STORES),
-        embedding_model=model,
-        embedding_dimensions=dimension,
-        data_deletion_policy=_choice(
-            "knowledge_base.data_deletion_policy", raw["data_deletion_policy"], DATA_DELETION_POLICIES
-        ),
-        chunking=_chunking(_section(raw, "chunking", ChunkingConfig, path="knowledge_base."), max_input_tokens, model),
-        ingestion_batch_window_seconds=_integer(
-            "knowledge_base.ingestion_batch_window_seconds", raw["ingestion_batch_window_seconds"], 0, 300
-        ),
-        ingestion_max_receives=_integer("knowledge_base.ingestion_max_receives", raw["ingestion_max_receives"], 1, 100),
-        sample_documents=_boolean("knowledge_base.sample_documents", raw["sample_documents"]),
-        opensearch_standby_replicas=_boolean(
-            "knowledge_base.opensearch_standby_replicas", raw["opensearch_standby_replicas"]
-        ),
-    )
-
-
-def _chunking(raw: Mapping[str, Any], max_input_tokens: int, model: str) -> ChunkingConfig:
-    key = "knowledge_base.chunking."
-    tokens_limit = f"{model} input limit"
-    parent_max_tokens = _integer(key + "parent_max_tokens", raw["parent_max_tokens"], 1, 8192)
-    return ChunkingConfig(
-        strategy=_choice(key + "strategy", raw["strategy"], CHUNKING_STRATEGIES),
-        max_tokens=_integer(key + "max_tokens", raw["max_tokens"], 1, max_input_tokens, tokens_limit),
-        overlap_percentage=_integer(key + "overlap_percentage", raw["overlap_percentage"], 1, 99),
-        parent_max_tokens=parent_max_tokens,
-        child_max_tokens=_integer(
-            key + "child_max_tokens",
-            raw["child_max_tokens"],
-            1,
-            min(parent_max_tokens, max_input_tokens),
-            f"{key}parent_max_tokens and the {model} input limit",
-        ),
-        overlap_tokens=_integer(key + "overlap_tokens", raw["overlap_tokens"], 1, 1000),
-        breakpoint_percentile=_integer(key + "breakpoint_percentile", raw["breakpoint_percentile"], 50, 99),
-        buffer_size=_integer(key + "buffer_size", raw["buffer_size"], 0, 1),
-    )
-
-
-def _section(raw: Mapping[str, Any], name: str, known: type | Iterable[str], *, path: str = "") -> Mapping[str, Any]:
-    section = _require_object(path + name, raw[name])
-    _reject_unknown(section, known, path=f"{path}{name}.")
-    return section
-
-
-def _guardrail(raw: Mapping[str, Any]) -> GuardrailConfig:
-    key = "guardrail."
-    tier = _choice(key + "tier", raw["tier"], GUARDRAIL_TIERS)
-    profile = _optional_pattern(
-        key + "guardrail_profile",
-        raw["guardrail_profile"],
-        r"[a-z0-9-]+\.guardrail\.v[0-9:]+",
-        "like us.guardrail.v1:0",
-    )
-    if tier == "standard" and profile is None:
-        raise _fail(key + "guardrail_profile", profile, "set: the standard tier needs a cross-region guardrail profile")
-    filters = _section(raw, "content_filters", CONTENT_FILTERS, path=key)
-    return GuardrailConfig(
-        tier=tier,
-        guardrail_profile=profile,
-        content_filters={name: _strengths(f"{key}content_filters.{name}", filters[name]) for name in CONTENT_FILTERS},
-        image_filters=_boolean(key + "image_filters", raw["image_filters"]),
-        prompt_attack=_choice(key + "prompt_attack", raw["prompt_attack"], PROMPT_ATTACK_STRENGTHS),
-        profanity=_boolean(key + "profanity", raw["profanity"]),
-        denied_topics=_denied_topics(key + "denied_topics_file", raw["denied_topics_file"], tier),
-        blocked_words=_blocked_words(key + "blocked_words_file", raw["blocked_words_file"]),
-        pii=_pii(key + "pii", raw["pii"]),
-        regexes=_regexes(key + "regexes", raw["regexes"]),
-        grounding_threshold=_threshold(key + "grounding_threshold", raw["grounding_threshold"]),
-        relevance_threshold=_threshold(key + "relevance_threshold", raw["relevance_threshold"]),
-        blocked_input_message=_text(key + "blocked_input_message", raw["blocked_input_message"], 500),
-        blocked_output_message=_text(key + "blocked_output_message", raw["blocked_output_message"], 500),
-    )
-
-
-def _agent(raw: Mapping[str, Any], inference_profile: str) -> AgentConfig:
-    key = "agent."
-    instruction_key = key + "instruction_file"
-    _, instruction = _read(instruction_key, raw["instruction_file"])
-    # Bedrock accepts instructions of 40 to 20,000 characters.
-    if not 40 <= len(instruction.strip()) <= 20_000:
-        raise _fail(instruction_key, raw["instruction_file"], "a file of 40 to 20,000 characters")
-    return AgentConfig(
-        model=_pattern(
-            key + "model",
-            raw["model"],
-            r"[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?",
-            "a Bedrock model id like amazon.nova-pro-v1:0",
-        ),
-        inference_profile=inference_profile,
-        instruction=instruction.strip(),
-        max_iterations=_integer(key + "max_iterations", raw["max_iterations"], 1, 50),
-        max_tokens=_integer(key + "max_tokens", raw["max_tokens"], 256, 8192),
-        max_turn_tokens=_integer(key + "max_turn_tokens", raw["max_turn_tokens"], 1000, 200_000),
-        timeout_seconds=_integer(key + "timeout_seconds", raw["timeout_seconds"], 10, 900),
-        idle_timeout_seconds=_integer(key + "idle_timeout_seconds", raw["idle_timeout_seconds"], 60, 28_800),
-        max_lifetime_seconds=_integer(key + "max_lifetime_seconds", raw["max_lifetime_seconds"], 60, 28_800),
-        memory=_boolean(key + "memory", raw["memory"]),
-        memory_days=_integer(key + "memory_days", raw["memory_days"], 3, 365),
-        memory_messages=_integer(key + "memory_messages", raw["memory_messages"], 1, 100),
-    )
-
-
-def _api(raw: Mapping[str, Any], inference_profile: str) -> ApiConfig:
-    key = "api."
-    models = _models(key + "models", raw["models"], inference_profile)
-    generation = _pattern(key + "generation_model", raw["generation_model"], MODEL_ID_PATTERN, "a Bedrock model id")
-    if model_identifier(generation, inference_profile) not in {m.id for m in models}:
-        raise _fail(key + "generation_model", generation, "one of the models in api.models")
-    throttle_rate = _integer(key + "throttle_rate", raw["throttle_rate"], 1, 10_000)
-    origins = raw["cors_origins"]
-    if not isinstance(origins, list) or not all(
-        isinstance(o, str) and re.fullmatch(r"https://[a-z0-9.-]+(:[0-9]{1,5})?|http://localhost(:[0-9]{1,5})?", o)
-        for o in origins
-    ):
-        raise _fail(key + "cors_origins", origins, "a list of origins like https://app.example.com (no paths, no *)")
-    return ApiConfig(
-        waf=_boolean(key + "waf", raw["waf"]),
-        waf_rate_limit=_integer(key + "waf_rate_limit", raw["waf_rate_limit"], 10, 2_000_000_000),
-        mfa=_choice(key + "mfa", raw["mfa"], MFA_MODES),
-        deletion_protection=_boolean(key + "deletion_protection", raw["deletion_protection"]),
-        throttle_rate=throttle_rate,
-        throttle_burst=_integer(key + "throttle_burst", raw["throttle_burst"], 1, 5_000),
-        cors_origins=tuple(origins),
-        memory_mb=_integer(key + "memory_mb", raw["memory_mb"], 128, 10_240),
-        reserved_concurrency=_integer(key + "reserved_concurrency", raw["reserved_concurrency"], 1, 1_000),
-        inference_profile=inference_profile,
-        models=models,
-        generation_model=generation,
-    )
-
-
-def _models(key: str, raw: Any, inference_profile: str) -> tuple[ModelChoice, ...]:
-    if not isinstance(raw, list) or not 1 <= len(raw) <= 10:
-        raise _fail(key, raw, "a list of 1 to 10 objects with model and name")
-    models = []
-    for index, item in enumerate(raw):
-        path = f"{key}[{index}]"
-        section = _require_object(path, item)
-        _reject_unknown(section, ("model", "name"), path=path + ".")
-        model = _pattern(path + ".model", section.get("model"), MODEL_ID_PATTERN, "a Bedrock model id")
-        name = _text(path + ".name", section.get("name"), 60)
-        models.append(ModelChoice(id=model_identifier(model, inference_profile), model=model, name=name))
-    if len({m.id for m in models}) != len(models):
-        raise _fail(key, raw, "a list of distinct models")
-    return tuple(models)
-
-
-def _strengths(key: str, raw: Any) -> FilterStrengths:
-    section = _require_object(key, raw)
-    _reject_unknown(section, ("input", "output"), path=key + ".")
-    return FilterStrengths(
-        input=_choice(key + ".input", section.get("input"), FILTER_STRENGTHS),
-        output=_choice(key + ".output", section.get("output"), FILTER_STRENGTHS),
-    )
-
-
-def _pii(key: str, raw: Any) -> dict[str, str]:
-    entities = _require_object(key, raw)
-    _reject_unknown(entities, PII_ENTITIES, path=key + ".")
-    return {name: _choice(f"{key}.{name}", action, PII_ACTIONS) for name, action in sorted(entities.items())}
-
-
-def _regexes(key: str, raw: Any) -> tuple[RegexFilter, ...]:
-    if not isinstance(raw, list) or len(raw) > 30:
-        raise _fail(key, raw, "a list of at most 30 objects with name, pattern, action and description")
-    regexes = []
-    for index, item in enumerate(raw):
-        path = f"{key}[{index}]"
-        section = _require_object(path, item)
-        _reject_unknown(section, ("action", "description", "name", "pattern"), path=path + ".")
-        pattern = _text(path + ".pattern", section.get("pattern"), 500)
-        try:
-            re.compile(pattern)
-        except re.error as error:
-            raise _fail(path + ".pattern", pattern, f"a valid regular expression ({error})") from None
-        regexes.append(
-            RegexFilter(
-                name=_text(path + ".name", section.get("name"), 100),
-                pattern=pattern,
-                action=_choice(path + ".action", section.get("action"), REGEX_ACTIONS),
-                description=_text(path + ".description", section.get("description", "Custom pattern"), 1000),
-            )
-        )
-    return tuple(regexes)
-
-
-def _threshold(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 0.99:
-        raise _fail(key, value, "a number from 0 to 0.99")
-    return float(value)
-
-
-def _text(key: str, value: Any, max_length: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-        raise _fail(key, value, f"a non-empty string of at most {max_length} characters")
-    return value
-
-
-def _read(key: str, value: Any) -> tuple[Path, str]:
-    relative = _text(key, value, 300)
-    path = ROOT / relative
-    try:
-        return path, path.read_text(encoding="utf-8")
-    except OSError:
-        raise _fail(key, value, "a readable file, relative to the project root") from None
-
-
-def _denied_topics(key: str, value: Any, tier: str) -> tuple[DeniedTopic, ...]:
-    path, text = _read(key, value)
-    try:
-        topics = tomllib.loads(text).get("topic", [])
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{value}: not valid TOML ({error})") from None
-    if not isinstance(topics, list) or not 1 <= len(topics) <= MAX_TOPICS:
-        raise ConfigError(f"{value}: has {len(topics)} [[topic]] entries; allowed: 1 to {MAX_TOPICS}")
-    limit = TOPIC_DEFINITION_LIMITS[tier]
-    parsed: list[DeniedTopic] = []
-    for index, topic in enumerate(topics, start=1):
-        where = f"{path.name} topic {index}"
-        _reject_unknown(topic, ("definition", "examples", "name"), path=f"{where}: ")
-        name = _pattern(
-            f"{where}: name",
-            topic.get("name"),
-            r"[0-9a-zA-Z-_ !?.]{1,100}",
-            "1 to 100 letters, digits, spaces or - _ ! ? .",
-        )
-        examples = topic.get("examples", [])
-        if (
-            not isinstance(examples, list)
-            or len(examples) > MAX_TOPIC_EXAMPLES
-            or not all(isinstance(e, str) and 0 < len(e) <= 100 for e in examples)
-        ):
-            raise _fail(
-                f"{where}: examples", examples, f"a list of at most {MAX_TOPIC_EXAMPLES} strings of 1 to 100 characters"
-            )
-        parsed.append(
-            DeniedTopic(
-                name=name,
-                definition=_text(f"{where}: definition", topic.get("definition"), limit),
-                examples=tuple(examples),
-            )
-        )
-    names = [topic.name for topic in parsed]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{value}: topic names must be unique, got {names}")
-    return tuple(parsed)
-
-
-def _blocked_words(key: str, value: Any) -> tuple[str, ...]:
-    path, text = _read(key, value)
-    words = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    for number, word in enumerate(words, start=1):
-        if len(word) > 100:
-            raise _fail(f"{path.name} word {number}", word, "at most 100 characters")
-    if len(words) > MAX_WORDS or len({w.lower() for w in words}) != len(words):
-        raise ConfigError(f"{value}: needs at most {MAX_WORDS} distinct words, got {len(words)}")
-    return tuple(words)
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
-def _fail(key: str, value: Any, allowed: str) -> ConfigError:
-    return ConfigError(f"{key}={_show(value)} is not {allowed}")
-
-
-def _choice(key: str, value: Any, allowed: tuple[Any, ...]) -> Any:
-    # bool is an int in Python: true must not pass as 1 day of log retention.
-    if isinstance(value, bool) or value not in allowed:
-        raise _fail(key, value, "one of: " + ", ".join(str(a) for a in allowed))
-    return value
-
-
-def _boolean(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(key, value, "one of: true, false")
-    return value
-
-
-def _integer(key: str, value: Any, low: int, high: int, high_from: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        limit = f"{high} ({high_from})" if high_from else str(high)
-        raise _fail(key, value, f"an integer from {low} to {limit}")
-    return value
-
-
-def _pattern(key: str, value: Any, pattern: str, allowed: str) -> str:
-    if not isinstance(value, str) or not re.fullmatch(pattern, value):
-        raise _fail(key, value, allowed)
-    return value
-
-
-def _optional_pattern(key: str, value: Any, pattern: str, allowed: str) -> str | None:
-    return None if value is None else _pattern(key, value, pattern, f"{allowed} or null")
-
-
-def _cidr(key: str, value: Any) -> str:
-    allowed = "a private IPv4 CIDR block with a prefix length from /16 to /24"
-    try:
-        network = ipaddress.IPv4Network(value)
-    except (ValueError, TypeError):
-        raise _fail(key, value, allowed) from None
-    if not network.is_private or not 16 <= network.prefixlen <= 24:
-        raise _fail(key, value, allowed)
-    return str(network)
-
-
-def _subset(key: str, value: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    if (
-        not isinstance(value, list)
-        or not all(isinstance(item, str) and item in allowed for item in value)
-        or len(set(value)) != len(value)
-    ):
-        raise _fail(key, value, "a list of distinct values from: " + ", ".join(allowed))
-    return tuple(value)
-
-
-def _require_object(key: str, value: Any) -> Mapping[str, Any]:
+def _object(key: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise _fail(key, value, "an object")
     return value
 
 
-def _reject_unknown(raw: Mapping[str, Any], known_keys: type | Iterable[str], *, path: str) -> None:
-    known = sorted(f.name for f in fields(known_keys)) if isinstance(known_keys, type) else sorted(known_keys)
+def _reject_unknown(path: str, raw: Mapping[str, Any], known: Iterable[str]) -> None:
+    names = sorted(known)
     for key, value in raw.items():
-        if key not in known:
-            raise _fail(f"{path}{key}", value, "a known setting; known: " + ", ".join(known))
+        if key not in names:
+            raise _fail(f"{path}{key}", value, "a known setting; known: " + ", ".join(names))
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -749,7 +692,7 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def _parse_json(key: str, value: Any) -> Any:
+def _parse_json(value: Any) -> Any:
     """Context given with `-c` arrives as a string: read it as JSON when it is JSON, else as text."""
     if not isinstance(value, str):
         return value

@@ -13,7 +13,7 @@ from stacks.config import (
     INTERFACE_ENDPOINTS,
     LOG_RETENTION_DAYS,
     PII_ENTITIES,
-    PROFILE_DEFAULTS,
+    PROFILES,
     ConfigError,
     load_config,
     parse_settings,
@@ -46,7 +46,7 @@ def test_prod_profile_hardens_the_defaults_and_still_retains_data() -> None:
     assert config.retain_data
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILE_DEFAULTS))
+@pytest.mark.parametrize("profile", PROFILES)
 def test_every_profile_retains_stateful_resources(profile: str) -> None:
     assert parse_settings({"profile": profile}).removal_policy == "retain"
 
@@ -83,6 +83,25 @@ def test_whole_object_given_as_json_text_with_dash_c() -> None:
     assert config.account == "123456789012"
 
 
+def test_account_and_region_given_with_dash_c_as_the_cli_passes_them() -> None:
+    config = load_config({"genai.account": "123456789012", "genai.region": "eu-west-1"})
+
+    assert (config.account, config.region) == ("123456789012", "eu-west-1")
+
+
+@pytest.mark.parametrize(
+    ("context", "account"),
+    [
+        ({"genai": {"account": 123456789012}}, "123456789012"),  # a JSON number in cdk.json
+        ({"genai": '{"account": 123456789012}'}, "123456789012"),
+        ({"genai.account": "012345678901"}, "012345678901"),  # not JSON (leading zero): stays text
+        ({"genai.account": "null"}, None),
+    ],
+)
+def test_account_may_be_a_twelve_digit_number(context: dict[str, Any], account: str | None) -> None:
+    assert load_config(context).account == account
+
+
 def test_overrides_do_not_change_the_context_they_were_read_from() -> None:
     context: dict[str, Any] = {"genai": {"network": {"max_azs": 1}}, "genai.network.max_azs": "2"}
 
@@ -112,7 +131,9 @@ BAD_SETTINGS = [
     ({"stack_prefix": "my-stack"}, 'stack_prefix="my-stack" is not a letter then up to 31 letters or digits'),
     ({"stack_prefix": "A" * 33}, f'stack_prefix="{"A" * 33}" is not a letter then up to 31 letters or digits'),
     ({"account": "1234"}, 'account="1234" is not a 12-digit AWS account id or null'),
-    ({"account": 123456789012}, "account=123456789012 is not a 12-digit AWS account id or null"),
+    ({"account": 12345678901}, "account=12345678901 is not a 12-digit AWS account id or null"),
+    ({"account": 1234567890123}, "account=1234567890123 is not a 12-digit AWS account id or null"),
+    ({"account": True}, "account=true is not a 12-digit AWS account id or null"),
     ({"region": "Europe"}, 'region="Europe" is not an AWS region name like eu-west-1 or null'),
     ({"removal_policy": "snapshot"}, 'removal_policy="snapshot" is not one of: retain, destroy'),
     (
@@ -156,17 +177,17 @@ BAD_SETTINGS = [
     (
         {"network": {"interface_endpoints": ["bedrock"]}},
         'network.interface_endpoints=["bedrock"] is not a list '
-        "of distinct values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, xray",
+        "of distinct values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, bedrock-agentcore, xray",
     ),
     (
         {"network": {"interface_endpoints": ["xray", "xray"]}},
         'network.interface_endpoints=["xray", "xray"] is not '
-        "a list of distinct values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, xray",
+        "a list of distinct values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, bedrock-agentcore, xray",
     ),
     (
         {"network": {"interface_endpoints": "xray"}},
         'network.interface_endpoints="xray" is not a list of distinct '
-        "values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, xray",
+        "values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, bedrock-agentcore, xray",
     ),
     (
         {"knowledge_base": {"vector_store": "pinecone"}},
@@ -191,7 +212,12 @@ BAD_SETTINGS = [
     ),
     (
         {"knowledge_base": {"ingestion_batch_window_seconds": 301}},
-        "knowledge_base.ingestion_batch_window_seconds=301 is not an integer from 0 to 300",
+        "knowledge_base.ingestion_batch_window_seconds=301 is not an integer from 1 to 300",
+    ),
+    (
+        # The queue delivers batches of up to 1000 changes: Lambda needs a window of at least 1 s for over 10.
+        {"knowledge_base": {"ingestion_batch_window_seconds": 0}},
+        "knowledge_base.ingestion_batch_window_seconds=0 is not an integer from 1 to 300",
     ),
     (
         {"knowledge_base": {"ingestion_max_receives": 0}},
@@ -322,22 +348,23 @@ BAD_SETTINGS = [
         {"agent": {"model": "Claude 4"}},
         'agent.model="Claude 4" is not a Bedrock model id like amazon.nova-pro-v1:0',
     ),
-    ({"inference_profile": "emea"}, 'inference_profile="emea" is not one of: us, eu, apac, global, none'),
-    (
-        {"agent": {"idle_session_ttl_seconds": 30}},
-        "agent.idle_session_ttl_seconds=30 is not an integer from 60 to 3600",
-    ),
+    ({"inference_profile": "emea"}, 'inference_profile="emea" is not one of: us, eu, apac, jp, au, global, none'),
+    ({"agent": {"max_iterations": 0}}, "agent.max_iterations=0 is not an integer from 1 to 50"),
+    ({"agent": {"max_tokens": 100}}, "agent.max_tokens=100 is not an integer from 256 to 8192"),
+    ({"agent": {"max_turn_tokens": 999}}, "agent.max_turn_tokens=999 is not an integer from 1000 to 200000"),
+    ({"agent": {"timeout_seconds": 901}}, "agent.timeout_seconds=901 is not an integer from 10 to 900"),
+    ({"agent": {"idle_timeout_seconds": 30}}, "agent.idle_timeout_seconds=30 is not an integer from 60 to 28800"),
+    ({"agent": {"max_lifetime_seconds": 30}}, "agent.max_lifetime_seconds=30 is not an integer from 60 to 28800"),
     ({"agent": {"memory": "on"}}, 'agent.memory="on" is not one of: true, false'),
-    ({"agent": {"memory_days": 366}}, "agent.memory_days=366 is not an integer from 1 to 365"),
-    (
-        {"agent": {"memory_max_recent_sessions": 0}},
-        "agent.memory_max_recent_sessions=0 is not an integer from 1 to 50",
-    ),
-    ({"agent": {"pre_processing": None}}, "agent.pre_processing=null is not one of: true, false"),
+    # CloudFormation accepts an AgentCore Memory event expiry of 3 to 365 days.
+    ({"agent": {"memory_days": 2}}, "agent.memory_days=2 is not an integer from 3 to 365"),
+    ({"agent": {"memory_days": 366}}, "agent.memory_days=366 is not an integer from 3 to 365"),
+    ({"agent": {"memory_messages": 0}}, "agent.memory_messages=0 is not an integer from 1 to 100"),
     (
         {"agent": {"instruction": "Be nice."}},
-        'agent.instruction="Be nice." is not a known setting; known: idle_session_ttl_seconds, instruction_file, '
-        "memory, memory_days, memory_max_recent_sessions, model, pre_processing",
+        'agent.instruction="Be nice." is not a known setting; known: idle_timeout_seconds, instruction_file, '
+        "max_iterations, max_lifetime_seconds, max_tokens, max_turn_tokens, memory, memory_days, memory_messages, "
+        "model, timeout_seconds",
     ),
     ({"api": {"waf": "on"}}, 'api.waf="on" is not one of: true, false'),
     ({"api": {"mfa": "sms"}}, 'api.mfa="sms" is not one of: off, optional, required'),
@@ -530,6 +557,14 @@ def test_agent_calls_the_profile_of_its_geography_or_the_model_itself() -> None:
     assert parse_settings({"inference_profile": "none"}).agent.model_identifier == (
         "anthropic.claude-haiku-4-5-20251001-v1:0"
     )
+
+
+@pytest.mark.parametrize("geography", ["us", "eu", "apac", "jp", "au", "global"])
+def test_every_geography_calls_its_inference_profile(geography: str) -> None:
+    config = load_config({"genai.inference_profile": geography})
+
+    assert config.agent.model_identifier == f"{geography}.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert config.api.models[0].id == f"{geography}.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def test_distinct_models_only() -> None:
