@@ -234,7 +234,6 @@ class Api(Construct):
         )
         for finding in (
             "AwsSolutions-SMG4",
-            "NIST.800.53.R5-SecretsManagerUsingKMSKey",
             "NIST.800.53.R5-SecretsManagerRotationEnabled",
             "HIPAA.Security-SecretsManagerRotationEnabled",
         ):

@@ -198,7 +198,7 @@ def test_function_may_call_only_the_allow_list_the_kb_the_harness_the_tickets_an
     )
     tickets = [s for s in statements if str(s["Action"]).startswith("dynamodb:") or "dynamodb:" in str(s["Action"])]
     (query,) = [s for s in tickets if s["Action"] == "dynamodb:Query"]
-    assert json.dumps(query["Resource"]).endswith('"/index/owner-created"]]}')
+    assert json.dumps(query["Resource"]).endswith('"/index/owner-status"]]}')
     (apply,) = [s for s in statements if s["Action"] == "bedrock:ApplyGuardrail"]
     assert apply["Resource"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
     (retrieve,) = [s for s in statements if s["Action"] == "bedrock:Retrieve"]
