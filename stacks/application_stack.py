@@ -34,6 +34,11 @@ class ApplicationStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, id_, **kwargs)
         self.guardrail = Guardrail(self, "Guardrail", config=config.guardrail, key=baseline.key)
+        if config.guardrail.enforced:
+            self.guardrail.enforce(
+                models=[config.agent.model, *(choice.model for choice in config.api.models)],
+                excluded=[config.knowledge_base.embedding_model],
+            )
         self.agent = Agent(
             self,
             "Agent",

@@ -509,6 +509,12 @@ class GuardrailConfig:
     relevance_threshold: float = setting(THRESHOLD, 0.75, help="Answers less relevant to the question are blocked")
     blocked_input_message: str = setting(Text(500), "Sorry, I can't help with that request.", help="For prompts")
     blocked_output_message: str = setting(Text(500), "Sorry, I can't share that answer.", help="For answers")
+    enforced: bool = setting(
+        BOOLEAN,
+        False,
+        help="Also enforce it on every call of the stack's generation models in the account and region (Bedrock "
+        "enforced guardrails: account-wide, so off by default)",
+    )
 
 
 @rule(GuardrailConfig)

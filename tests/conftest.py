@@ -33,6 +33,7 @@ def egress_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
         },
         "inference_profile": "none",
         "agent": {"memory": False},
+        "guardrail": {"enforced": True},
     }
     overrides = {"genai": json.dumps(settings)}
     return synthesize(tmp_path_factory.mktemp("egress"), overrides)

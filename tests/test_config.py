@@ -181,8 +181,8 @@ BAD_SETTINGS = [
     ),
     (
         {"network": {"interface_endpoints": ["xray", "xray"]}},
-        'network.interface_endpoints=["xray", "xray"] is not '
-        "a list of distinct values from: bedrock-runtime, bedrock-agent-runtime, bedrock-agent, bedrock-agentcore, xray",
+        'network.interface_endpoints=["xray", "xray"] is not a list of distinct values from: '
+        "bedrock-runtime, bedrock-agent-runtime, bedrock-agent, bedrock-agentcore, xray",
     ),
     (
         {"network": {"interface_endpoints": "xray"}},

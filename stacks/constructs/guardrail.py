@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
 import aws_cdk as cdk
@@ -85,6 +86,22 @@ class Guardrail(Construct):
         self.guardrail_arn = self.guardrail.attr_guardrail_arn
         self.guardrail_version = self.version.attr_version
 
+    def enforce(self, *, models: Sequence[str], excluded: Sequence[str]) -> bedrock.CfnEnforcedGuardrailConfiguration:
+        """Enforce this version on every call of `models` in the account and region, whoever makes it.
+
+        Account-wide: it also covers the harness's own model calls. Models without guardrail support (embedding
+        models) fail under enforcement, so they are excluded.
+        """
+        return bedrock.CfnEnforcedGuardrailConfiguration(
+            self,
+            "Enforcement",
+            guardrail_identifier=self.guardrail_id,
+            guardrail_version=self.guardrail_version,
+            model_enforcement=bedrock.CfnEnforcedGuardrailConfiguration.ModelEnforcementProperty(
+                included_models=sorted(set(models)), excluded_models=sorted(set(excluded))
+            ),
+        )
+
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` apply this guardrail, on its own or inside a model call."""
         grant = iam.Grant.add_to_principal(
@@ -138,5 +155,7 @@ def sensitive_information(config: GuardrailConfig) -> CfnGuardrail.SensitiveInfo
 
 
 def revision(config: GuardrailConfig) -> str:
-    """A short digest of everything the guardrail enforces."""
-    return digest(asdict(config))
+    """A short digest of everything the guardrail enforces (not where it is enforced)."""
+    settings = asdict(config)
+    del settings["enforced"]
+    return digest(settings)

@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 
 from stacks.config import ROOT, GuardrailConfig, RegexFilter, parse_settings
 from stacks.constructs.guardrail import Guardrail
+from tests.synth import Assembly
 
 
 def _guardrail(template: assertions.Template) -> dict[str, Any]:
@@ -172,3 +173,23 @@ def test_grant_apply_allows_this_guardrail_and_decrypting_its_key() -> None:
     } in statements
     assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}} in statements
     assert len(statements) == 2
+
+
+def test_the_account_wide_enforcement_is_off_by_default(application: assertions.Template) -> None:
+    assert not application.find_resources("AWS::Bedrock::EnforcedGuardrailConfiguration")
+
+
+def test_enforcement_covers_the_generation_models_and_spares_the_embedding_model(egress_assembly: Assembly) -> None:
+    application = egress_assembly.assertions("Application")
+    ((_, enforcement),) = application.find_resources("AWS::Bedrock::EnforcedGuardrailConfiguration").items()
+    ((guardrail_id, _),) = application.find_resources("AWS::Bedrock::Guardrail").items()
+    ((version_id, _),) = application.find_resources("AWS::Bedrock::GuardrailVersion").items()
+    properties = enforcement["Properties"]
+
+    assert properties["GuardrailIdentifier"] == {"Fn::GetAtt": [guardrail_id, "GuardrailId"]}
+    assert properties["GuardrailVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    included = properties["ModelEnforcement"]["IncludedModels"]
+    # Foundation-model ids, not inference-profile ids: enforcement matches the model a call reaches.
+    assert "anthropic.claude-haiku-4-5-20251001-v1:0" in included
+    assert all(not model.startswith(("us.", "eu.", "apac.", "global.")) for model in included)
+    assert properties["ModelEnforcement"]["ExcludedModels"] == ["cohere.embed-multilingual-v3"]

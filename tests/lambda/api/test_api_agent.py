@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from api.clients import OPERATIONS
 from botocore.stub import Stubber
 
 from tests.eventstream import HttpStub, error_response, event, exception, stream_response
@@ -144,6 +145,7 @@ def test_the_harness_configuration_is_never_overridden(
 
     # No model, system prompt, tools, allowed tools or limits: the harness's own, guarded configuration holds.
     assert set(harness.calls[0]) <= ALLOWED_REQUEST_KEYS
+    assert "InvokeHarness" in OPERATIONS["bedrock-agentcore"]
 
 
 def test_two_callers_never_share_a_session_or_an_actor(

@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from api.clients import OPERATIONS
 from api.sessions import ASK
 from botocore.stub import Stubber
 
@@ -77,6 +78,9 @@ def test_every_model_call_carries_the_guardrail(
     assert statuses == [200] * 7
     operations = [name for name, _ in calls]
     assert operations == ["Converse"] * 7 + ["RetrieveAndGenerate"] * 2 + ["Retrieve"]
+    # The packaging test checks the bundled SDK has every operation OPERATIONS lists.
+    declared = {operation for names in OPERATIONS.values() for operation in names}
+    assert set(operations) <= declared
     for name, params in calls:
         if name == "Converse":
             assert params["guardrailConfig"] == GUARDRAIL_CONFIG
