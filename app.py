@@ -5,7 +5,7 @@ import sys
 
 import aws_cdk as cdk
 
-from stacks import build_app
+from stacks.app import build_app
 from stacks.config import ConfigError, load_config
 
 app = cdk.App()

@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from stacks.regions import preflight
+
 CONTEXT_KEY = "genai"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -669,10 +671,30 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
 
 
 def parse_settings(settings: Mapping[str, Any]) -> AppConfig:
-    """Validate raw settings layered over the defaults of their profile."""
+    """Validate raw settings layered over the defaults of their profile, and against the region when pinned."""
     profile = Reader(AppConfig, settings, "", "dev")("profile")
     config: AppConfig = Reader(AppConfig, settings, "", profile).build()
+    problem = _region_problem(config)
+    if problem is not None:
+        raise ConfigError(problem)
     return config
+
+
+def _region_problem(config: AppConfig) -> str | None:
+    """What a pinned region cannot run of this configuration (stacks/regions.py, a dated table), or None."""
+    if config.region is None:
+        return None
+    models = {"agent.model": config.agent.model}
+    models.update({f"api.models[{index}].model": choice.model for index, choice in enumerate(config.api.models)})
+    return preflight(
+        region=config.region,
+        inference_profile=config.inference_profile,
+        generation_models=models,
+        embedding_model=config.knowledge_base.embedding_model,
+        vector_store=config.knowledge_base.vector_store,
+        guardrail_tier=config.guardrail.tier,
+        guardrail_profile=config.guardrail.guardrail_profile,
+    )
 
 
 def _object(key: str, value: Any) -> Mapping[str, Any]:

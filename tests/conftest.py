@@ -1,42 +1,42 @@
-"""Synthesize the app once per session per configuration, and share the cloud assemblies."""
+"""Synthesize the app once per session per named configuration (tests/synth.py), and share the assemblies."""
 
 from __future__ import annotations
 
-import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from aws_cdk import assertions
 
-from tests.synth import Assembly, synthesize
+from tests.synth import CONFIGURATIONS, MATRIX, Assembly, synthesize, synthesize_named
 
 
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The default configuration, exactly as `make synth` builds it."""
-    return synthesize(tmp_path_factory.mktemp("default"))
+    """The default configuration: the dev profile, environment-agnostic, as a fresh clone builds it."""
+    return synthesize(tmp_path_factory.mktemp("default"), CONFIGURATIONS["default"])
 
 
 @pytest.fixture(scope="session")
-def egress_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The other end of every switch: prod, pinned environment, NAT egress, data not retained, OpenSearch."""
-    settings = {
-        "profile": "prod",
-        "account": "123456789012",
-        "region": "eu-west-1",
-        "removal_policy": "destroy",
-        "network": {"egress": "nat"},
-        "knowledge_base": {
-            "vector_store": "opensearch",
-            "embedding_model": "cohere.embed-multilingual-v3",
-            "data_deletion_policy": "retain",
-            "chunking": {"strategy": "hierarchical"},
-        },
-        "inference_profile": "none",
-        "agent": {"memory": False},
-        "guardrail": {"enforced": True},
-    }
-    overrides = {"genai": json.dumps(settings)}
-    return synthesize(tmp_path_factory.mktemp("egress"), overrides)
+def prod_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The prod profile, environment-agnostic."""
+    return synthesize(tmp_path_factory.mktemp("prod"), CONFIGURATIONS["prod"])
+
+
+@pytest.fixture(scope="session")
+def flipped_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The other end of every switch: prod, pinned in eu-west-1, NAT, data not retained, OpenSearch, and more."""
+    return synthesize(tmp_path_factory.mktemp("flipped"), CONFIGURATIONS["flipped"])
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Assembly]:
+    """Every profile × {agnostic, pinned} × {a geography's profile, none}, synthesized two at a time."""
+    root = tmp_path_factory.mktemp("matrix")
+    # Spawned, not forked: the parent's jsii runtime must not be shared with the workers.
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {name: pool.submit(synthesize_named, root / name, name) for name in MATRIX}
+        return {name: future.result() for name, future in futures.items()}
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +45,8 @@ def foundation(assembly: Assembly) -> assertions.Template:
 
 
 @pytest.fixture(scope="session")
-def egress_foundation(egress_assembly: Assembly) -> assertions.Template:
-    return egress_assembly.assertions("Foundation")
+def flipped_foundation(flipped_assembly: Assembly) -> assertions.Template:
+    return flipped_assembly.assertions("Foundation")
 
 
 @pytest.fixture(scope="session")

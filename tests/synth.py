@@ -11,8 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import assertions
 
-from stacks import build_app
-from stacks.config import load_config
+from stacks.app import build_app
+from stacks.config import CONTEXT_KEY, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,17 +53,60 @@ class Assembly:
         return self._read("manifest.json")
 
 
-def cdk_json_context() -> dict[str, Any]:
-    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+# Fixed, named configurations: a fork's own settings in cdk.json change what `make synth` builds, never what
+# the tests check. Each is the `genai` object, layered over its profile's defaults like any other.
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "prod": {"profile": "prod"},
+    # The other end of every switch at once.
+    "flipped": {
+        "profile": "prod",
+        "account": "123456789012",
+        "region": "eu-west-1",
+        "inference_profile": "eu",
+        "removal_policy": "destroy",
+        "network": {"egress": "nat"},
+        "knowledge_base": {
+            "vector_store": "opensearch",
+            "embedding_model": "cohere.embed-multilingual-v3",
+            "data_deletion_policy": "retain",
+            "chunking": {"strategy": "hierarchical"},
+        },
+        "agent": {"memory": False},
+        "guardrail": {"enforced": True, "tier": "standard", "guardrail_profile": "eu.guardrail.v1:0"},
+    },
+}
+# What users hit: each profile, environment-agnostic or pinned, through a geography's profile or directly. The
+# default and prod configurations are the agnostic ones through the us profile.
+MATRIX: dict[str, dict[str, Any]] = {
+    f"{profile}-{where}-{geography}": {
+        "profile": profile,
+        **({"account": "123456789012", "region": region} if region else {}),
+        "inference_profile": geography,
+    }
+    for profile in ("dev", "prod")
+    for where, region, geography in (
+        ("agnostic", None, "none"),
+        ("pinned", "eu-west-1", "eu"),
+        ("pinned", "us-east-1", "none"),
+    )
+}
 
 
-def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Assembly:
-    """Synthesize the app with cdk.json's context plus `overrides`, as `cdk synth -c ...` would.
+def app_context() -> dict[str, Any]:
+    """cdk.json's context (CDK's feature flags) without the project's own settings."""
+    context = dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+    context.pop(CONTEXT_KEY, None)
+    return context
+
+
+def synthesize(outdir: Path, settings: Mapping[str, Any]) -> Assembly:
+    """Synthesize the app for `settings` (the `genai` object) as `cdk synth -c genai=...` would.
 
     Compliance findings make `synth()` raise after it has written the templates and the report; the
     nag gate test reads the report, so the other tests still run and the gate names the findings.
     """
-    context = {**cdk_json_context(), **CLI_CONTEXT, **(overrides or {})}
+    context = {**app_context(), **CLI_CONTEXT, CONTEXT_KEY: json.dumps(settings)}
     app = cdk.App(context=context, outdir=str(outdir))
     build_app(load_config(context), app)
     try:
@@ -72,6 +115,11 @@ def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Asse
         if "ValidationFailed" not in str(error):
             raise
     return Assembly(outdir)
+
+
+def synthesize_named(outdir: Path, name: str) -> Assembly:
+    """One of MATRIX, in a process of its own (for a pool)."""
+    return synthesize(outdir, MATRIX[name])
 
 
 def resources_at(template: assertions.Template, type_: str, path: str) -> dict[str, Mapping[str, Any]]:

@@ -84,9 +84,49 @@ def test_whole_object_given_as_json_text_with_dash_c() -> None:
 
 
 def test_account_and_region_given_with_dash_c_as_the_cli_passes_them() -> None:
-    config = load_config({"genai.account": "123456789012", "genai.region": "eu-west-1"})
+    context = {"genai.account": "123456789012", "genai.region": "eu-west-1", "genai.inference_profile": "eu"}
+    config = load_config(context)
 
     assert (config.account, config.region) == ("123456789012", "eu-west-1")
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"genai.region": "eu-west-1"},
+            'inference_profile="us" is not available in eu-west-1; use one of: eu, global, none',
+        ),
+        (
+            {"genai.region": "us-west-1"},
+            'region="us-west-1" is not a Region with',
+        ),
+        (
+            {"genai.region": "ap-southeast-1", "genai.inference_profile": "apac"},
+            'agent.model="anthropic.claude-haiku-4-5-20251001-v1:0" is not offered in ap-southeast-1 through the '
+            "apac profile",
+        ),
+        (
+            {
+                "genai.region": "ap-southeast-1",
+                "genai.inference_profile": "global",
+                "genai.api.models": '[{"model": "anthropic.claude-haiku-4-5-20251001-v1:0", "name": "Haiku"}]',
+            },
+            'knowledge_base.embedding_model="amazon.titan-embed-text-v2:0" is not',
+        ),
+    ],
+    ids=["the us profile in Europe", "no AgentCore in us-west-1", "no Haiku through apac", "no Titan v2 in Singapore"],
+)
+def test_a_pinned_region_that_cannot_run_the_config_stops_synth(context: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(context)
+
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+
+
+def test_an_environment_agnostic_config_is_not_checked_against_a_region() -> None:
+    assert load_config({"genai.inference_profile": "jp"}).region is None
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ def _statements(template: assertions.Template, path: str) -> dict[str, dict[str,
     return {s.get("Sid") or json.dumps(s["Action"]): s for s in statements}
 
 
-@pytest.mark.parametrize("variant", ["assembly", "egress_assembly"])
+@pytest.mark.parametrize("variant", ["assembly", "flipped_assembly"])
 def test_no_agents_classic_resource_remains(variant: str, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(variant)
     types = {r["Type"] for stack in assembly.stacks for r in assembly.template(stack)["Resources"].values()}
@@ -130,11 +130,11 @@ def test_the_memory_is_on_the_project_key_per_caller_and_session_and_retained(fo
     assert memory["UpdateReplacePolicy"] == "Retain"
 
 
-def test_without_memory_the_harness_remembers_nothing(egress_assembly: Assembly) -> None:
-    _, harness = _one(egress_assembly.assertions("Application"), "AWS::BedrockAgentCore::Harness")
+def test_without_memory_the_harness_remembers_nothing(flipped_assembly: Assembly) -> None:
+    _, harness = _one(flipped_assembly.assertions("Application"), "AWS::BedrockAgentCore::Harness")
 
     assert harness["Properties"]["Memory"] == {"Disabled": {}}
-    assert not egress_assembly.assertions("Foundation").find_resources("AWS::BedrockAgentCore::Memory")
+    assert not flipped_assembly.assertions("Foundation").find_resources("AWS::BedrockAgentCore::Memory")
 
 
 def _trust(template: assertions.Template, path: str) -> dict[str, Any]:

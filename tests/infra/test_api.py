@@ -219,8 +219,8 @@ def test_no_waf_in_dev(application: assertions.Template) -> None:
     assert not application.find_resources("AWS::WAFv2::WebACL")
 
 
-def test_prod_puts_waf_with_managed_rules_and_a_rate_rule_in_front(egress_assembly: Assembly) -> None:
-    application = egress_assembly.assertions("Application")
+def test_prod_puts_waf_with_managed_rules_and_a_rate_rule_in_front(flipped_assembly: Assembly) -> None:
+    application = flipped_assembly.assertions("Application")
     _, acl = _one(application, "AWS::WAFv2::WebACL")
     acl_id, _ = _one(application, "AWS::WAFv2::WebACL")
     _, association = _one(application, "AWS::WAFv2::WebACLAssociation")
@@ -240,8 +240,8 @@ def test_prod_puts_waf_with_managed_rules_and_a_rate_rule_in_front(egress_assemb
     assert logging["Properties"]["ResourceArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
 
 
-def test_prod_requires_mfa_and_protects_the_user_pool(egress_assembly: Assembly) -> None:
-    _, pool = _one(egress_assembly.assertions("Application"), "AWS::Cognito::UserPool")
+def test_prod_requires_mfa_and_protects_the_user_pool(flipped_assembly: Assembly) -> None:
+    _, pool = _one(flipped_assembly.assertions("Application"), "AWS::Cognito::UserPool")
 
     assert pool["Properties"]["MfaConfiguration"] == "ON"
     assert pool["Properties"]["DeletionProtection"] == "ACTIVE"

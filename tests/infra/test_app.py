@@ -19,18 +19,18 @@ def test_default_app_is_env_agnostic(assembly: Assembly) -> None:
         assert _stack_artifact(assembly, stack)["environment"] == "aws://unknown-account/unknown-region"
 
 
-def test_synth_needs_no_lookups(assembly: Assembly, egress_assembly: Assembly) -> None:
-    for each in (assembly, egress_assembly):
+def test_synth_needs_no_lookups(assembly: Assembly, flipped_assembly: Assembly) -> None:
+    for each in (assembly, flipped_assembly):
         assert "missing" not in each.manifest  # a context lookup would be listed here for the CLI to run
 
 
-def test_account_and_region_from_config_pin_the_environment(egress_assembly: Assembly) -> None:
-    assert _stack_artifact(egress_assembly, "Foundation")["environment"] == "aws://123456789012/eu-west-1"
+def test_account_and_region_from_config_pin_the_environment(flipped_assembly: Assembly) -> None:
+    assert _stack_artifact(flipped_assembly, "Foundation")["environment"] == "aws://123456789012/eu-west-1"
 
 
-def test_termination_protection_follows_the_profile(assembly: Assembly, egress_assembly: Assembly) -> None:
+def test_termination_protection_follows_the_profile(assembly: Assembly, flipped_assembly: Assembly) -> None:
     assert _stack_artifact(assembly, "Foundation")["properties"]["terminationProtection"] is False
-    assert _stack_artifact(egress_assembly, "Foundation")["properties"]["terminationProtection"] is True
+    assert _stack_artifact(flipped_assembly, "Foundation")["properties"]["terminationProtection"] is True
 
 
 def test_stack_name_and_tags(assembly: Assembly) -> None:

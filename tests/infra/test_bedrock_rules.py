@@ -18,7 +18,7 @@ from tests.infra.bedrock_rules import (
 from tests.synth import Assembly
 
 
-@pytest.mark.parametrize("variant", ["assembly", "egress_assembly"])
+@pytest.mark.parametrize("variant", ["assembly", "flipped_assembly"])
 @pytest.mark.parametrize("rule", RULES, ids=[rule.__name__ for rule in RULES])
 def test_rule_holds_for_every_template(rule: Rule, variant: str, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(variant)

@@ -11,7 +11,7 @@ import pytest
 from tests.synth import ROOT
 
 
-@pytest.mark.parametrize("variant", ["assembly", "egress_assembly"])
+@pytest.mark.parametrize("variant", ["assembly", "flipped_assembly"])
 def test_templates_have_no_cfn_lint_errors_or_warnings(variant: str, request: pytest.FixtureRequest) -> None:
     templates = sorted(str(path) for path in request.getfixturevalue(variant).outdir.glob("*.template.json"))
     assert templates

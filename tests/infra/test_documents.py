@@ -95,10 +95,10 @@ def test_only_the_documents_bucket_may_write_access_logs(foundation: assertions.
     }
 
 
-def test_destroy_policy_empties_and_deletes_the_buckets(egress_foundation: assertions.Template) -> None:
+def test_destroy_policy_empties_and_deletes_the_buckets(flipped_foundation: assertions.Template) -> None:
     for bucket_id in (DOCUMENTS, ACCESS_LOGS):
-        assert _bucket(egress_foundation, bucket_id)["DeletionPolicy"] == "Delete"
-    auto_delete = egress_foundation.find_resources("Custom::S3AutoDeleteObjects")
+        assert _bucket(flipped_foundation, bucket_id)["DeletionPolicy"] == "Delete"
+    auto_delete = flipped_foundation.find_resources("Custom::S3AutoDeleteObjects")
     assert sorted(r["Properties"]["BucketName"]["Ref"] for r in auto_delete.values()) == sorted(
         [DOCUMENTS, ACCESS_LOGS]
     )

@@ -20,8 +20,8 @@ def test_key_rotates_and_is_retained_by_default(foundation: assertions.Template)
     assert key["UpdateReplacePolicy"] == "Retain"
 
 
-def test_key_is_deleted_with_the_stack_only_when_the_deployer_asks(egress_foundation: assertions.Template) -> None:
-    key = _key(egress_foundation)
+def test_key_is_deleted_with_the_stack_only_when_the_deployer_asks(flipped_foundation: assertions.Template) -> None:
+    key = _key(flipped_foundation)
 
     assert key["DeletionPolicy"] == "Delete"
     assert "PendingWindowInDays" not in key["Properties"]  # KMS's 30-day window to undo a mistake

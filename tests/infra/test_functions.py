@@ -11,7 +11,7 @@ from tests.synth import Assembly
 PACKAGES = {"ingestion", "agent_tools", "api"}
 
 
-@pytest.mark.parametrize("variant", ["assembly", "egress_assembly"])
+@pytest.mark.parametrize("variant", ["assembly", "flipped_assembly"])
 def test_every_project_function_can_decrypt_its_environment_and_dead_letter(
     variant: str, request: pytest.FixtureRequest
 ) -> None:

@@ -179,8 +179,8 @@ def test_the_account_wide_enforcement_is_off_by_default(application: assertions.
     assert not application.find_resources("AWS::Bedrock::EnforcedGuardrailConfiguration")
 
 
-def test_enforcement_covers_the_generation_models_and_spares_the_embedding_model(egress_assembly: Assembly) -> None:
-    application = egress_assembly.assertions("Application")
+def test_enforcement_covers_the_generation_models_and_spares_the_embedding_model(flipped_assembly: Assembly) -> None:
+    application = flipped_assembly.assertions("Application")
     ((_, enforcement),) = application.find_resources("AWS::Bedrock::EnforcedGuardrailConfiguration").items()
     ((guardrail_id, _),) = application.find_resources("AWS::Bedrock::Guardrail").items()
     ((version_id, _),) = application.find_resources("AWS::Bedrock::GuardrailVersion").items()

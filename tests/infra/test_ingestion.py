@@ -140,19 +140,19 @@ def test_initial_sync_runs_on_deploy_and_seeds_the_samples_in_dev(foundation: as
     assert properties["SampleDocuments"]["SourceKey"].endswith(".zip")
 
 
-def test_prod_syncs_without_samples(egress_foundation: assertions.Template) -> None:
-    _, sync = _one(egress_foundation, "Custom::KnowledgeBaseSync")
-    _, policy = _one(egress_foundation, "AWS::IAM::ManagedPolicy")
+def test_prod_syncs_without_samples(flipped_foundation: assertions.Template) -> None:
+    _, sync = _one(flipped_foundation, "Custom::KnowledgeBaseSync")
+    _, policy = _one(flipped_foundation, "AWS::IAM::ManagedPolicy")
 
     assert "SampleDocuments" not in sync["Properties"]
     assert "s3:PutObject" not in str(policy)
 
 
 def test_sync_revision_changes_with_the_chunking_settings(
-    foundation: assertions.Template, egress_foundation: assertions.Template
+    foundation: assertions.Template, flipped_foundation: assertions.Template
 ) -> None:
     revisions = {
-        _one(t, "Custom::KnowledgeBaseSync")[1]["Properties"]["Revision"] for t in (foundation, egress_foundation)
+        _one(t, "Custom::KnowledgeBaseSync")[1]["Properties"]["Revision"] for t in (foundation, flipped_foundation)
     }
     assert len(revisions) == 2
 

@@ -184,11 +184,11 @@ def test_knowledge_base_waits_for_its_role_policy_and_index(foundation: assertio
 
 
 def test_opensearch_alternative_agrees_with_bedrock_on_fields_and_dimensions(
-    egress_foundation: assertions.Template,
+    flipped_foundation: assertions.Template,
 ) -> None:
-    collection_id, collection = _one(egress_foundation, "AWS::OpenSearchServerless::Collection")
-    index_id, index = _one(egress_foundation, "AWS::OpenSearchServerless::Index")
-    _, kb = _one(egress_foundation, "AWS::Bedrock::KnowledgeBase")
+    collection_id, collection = _one(flipped_foundation, "AWS::OpenSearchServerless::Collection")
+    index_id, index = _one(flipped_foundation, "AWS::OpenSearchServerless::Index")
+    _, kb = _one(flipped_foundation, "AWS::Bedrock::KnowledgeBase")
     storage = kb["Properties"]["StorageConfiguration"]["OpensearchServerlessConfiguration"]
     fields = index["Properties"]["Mappings"]["Properties"]
 
@@ -214,32 +214,32 @@ def test_opensearch_alternative_agrees_with_bedrock_on_fields_and_dimensions(
 
 
 def test_opensearch_policies_encrypt_with_the_key_and_admit_only_the_two_roles(
-    egress_foundation: assertions.Template,
+    flipped_foundation: assertions.Template,
 ) -> None:
     policies = {
         p["Properties"]["Name"]: p
-        for p in egress_foundation.find_resources("AWS::OpenSearchServerless::SecurityPolicy").values()
+        for p in flipped_foundation.find_resources("AWS::OpenSearchServerless::SecurityPolicy").values()
     }
     access = {
         p["Properties"]["Name"]: p["Properties"]["Policy"]
-        for p in egress_foundation.find_resources("AWS::OpenSearchServerless::AccessPolicy").values()
+        for p in flipped_foundation.find_resources("AWS::OpenSearchServerless::AccessPolicy").values()
     }
 
     assert sorted(policies) == ["bedrockgenai-foundation-enc", "bedrockgenai-foundation-net"]
     encryption = str(policies["bedrockgenai-foundation-enc"]["Properties"]["Policy"])
     assert '"AWSOwnedKey":false' in encryption
-    assert _key_id(egress_foundation) in encryption
+    assert _key_id(flipped_foundation) in encryption
     assert sorted(access) == ["bedrockgenai-foundation-deploy", "bedrockgenai-foundation-kb"]
     assert "cdk-hnb659fds-cfn-exec-role" in str(access["bedrockgenai-foundation-deploy"])
-    kb_role_id = next(iter(resources_at(egress_foundation, "AWS::IAM::Role", "Foundation/KnowledgeBase/")))
+    kb_role_id = next(iter(resources_at(flipped_foundation, "AWS::IAM::Role", "Foundation/KnowledgeBase/")))
     assert kb_role_id in str(access["bedrockgenai-foundation-kb"])
     assert "aoss:*" not in str(access)
 
 
 def test_opensearch_variant_uses_hierarchical_chunks_and_retains_vectors(
-    egress_foundation: assertions.Template,
+    flipped_foundation: assertions.Template,
 ) -> None:
-    _, data_source = _one(egress_foundation, "AWS::Bedrock::DataSource")
+    _, data_source = _one(flipped_foundation, "AWS::Bedrock::DataSource")
 
     assert data_source["Properties"]["DataDeletionPolicy"] == "RETAIN"
     assert data_source["Properties"]["VectorIngestionConfiguration"]["ChunkingConfiguration"] == {

@@ -44,7 +44,7 @@ PINNED = {
         "VectorStoreBucket77D2369F": "AWS::S3Vectors::VectorBucket",
         "VectorStoreIndex1B425F98": "AWS::S3Vectors::Index",
     },
-    "egress_assembly": {
+    "flipped_assembly": {
         **COMMON,
         "VectorStoreCollectionB78DBAF4": "AWS::OpenSearchServerless::Collection",
         "VectorStoreVectorIndex1263884E": "AWS::OpenSearchServerless::Index",
@@ -63,5 +63,5 @@ def test_stateful_logical_ids_are_pinned(variant: str, request: pytest.FixtureRe
 
 
 def test_switching_vector_stores_replaces_rather_than_retypes() -> None:
-    shared = set(PINNED["assembly"]) & set(PINNED["egress_assembly"])
-    assert all(PINNED["assembly"][i] == PINNED["egress_assembly"][i] for i in shared)
+    shared = set(PINNED["assembly"]) & set(PINNED["flipped_assembly"])
+    assert all(PINNED["assembly"][i] == PINNED["flipped_assembly"][i] for i in shared)

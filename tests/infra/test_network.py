@@ -134,21 +134,21 @@ def test_default_security_group_is_stripped_of_its_rules(foundation: assertions.
     )
 
 
-def test_egress_mode_adds_public_subnets_and_nat_without_public_ips(egress_foundation: assertions.Template) -> None:
-    egress_foundation.resource_count_is("AWS::EC2::InternetGateway", 1)
-    egress_foundation.resource_count_is("AWS::EC2::NatGateway", 3)  # prod: one per AZ
-    subnets = _props(egress_foundation, "AWS::EC2::Subnet")
+def test_egress_mode_adds_public_subnets_and_nat_without_public_ips(flipped_foundation: assertions.Template) -> None:
+    flipped_foundation.resource_count_is("AWS::EC2::InternetGateway", 1)
+    flipped_foundation.resource_count_is("AWS::EC2::NatGateway", 3)  # prod: one per AZ
+    subnets = _props(flipped_foundation, "AWS::EC2::Subnet")
     assert len(subnets) == 6
     assert all(subnet["MapPublicIpOnLaunch"] is False for subnet in subnets)
     private_routes = [
         route
-        for route in _props(egress_foundation, "AWS::EC2::Route")
+        for route in _props(flipped_foundation, "AWS::EC2::Route")
         if route["DestinationCidrBlock"] == "0.0.0.0/0" and "NatGatewayId" in route
     ]
     assert len(private_routes) == 3
 
 
-def test_prod_places_interface_endpoints_in_two_azs(egress_foundation: assertions.Template) -> None:
-    interfaces = [p for p in _props(egress_foundation, "AWS::EC2::VPCEndpoint") if p["VpcEndpointType"] == "Interface"]
+def test_prod_places_interface_endpoints_in_two_azs(flipped_foundation: assertions.Template) -> None:
+    interfaces = [p for p in _props(flipped_foundation, "AWS::EC2::VPCEndpoint") if p["VpcEndpointType"] == "Interface"]
     assert interfaces
     assert all(len(endpoint["SubnetIds"]) == 2 for endpoint in interfaces)

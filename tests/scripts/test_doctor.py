@@ -35,12 +35,13 @@ from scripts.doctor import (
     domain_prefix,
     main,
     model_uses,
-    read_context,
     render_table,
     reservations,
     run_checks,
 )
+from scripts.stack_outputs import read_context
 from stacks.config import AppConfig, load_config
+from stacks.constructs.packaging import PackagingError
 from tests.aws import REGION, offline_client
 from tests.synth import Assembly
 
@@ -497,15 +498,27 @@ def expect_limits(aws: Aws, limit: int, unreserved: int) -> None:
     aws.respond("lambda", "get_account_settings", {"AccountLimit": limits}, {})
 
 
+RESERVED = {"Ingestion": 2, "Agent/Tools": 2, "Api": 10}
+
+
+@pytest.fixture
+def reserved(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """The app's reservations stand as RESERVED: these tests are about the account, not about building the app."""
+    monkeypatch.setattr(doctor, "reservations", lambda config: dict(RESERVED))
+    return RESERVED
+
+
+@pytest.mark.usefixtures("reserved")
 def test_concurrency_passes_with_room_for_the_reservations(aws: Aws) -> None:
     expect_limits(aws, 1000, 1000)
 
     results = check_concurrency(aws, configure(), CONTEXT)
 
-    detail = "14 reserved (api 10, agent tools 2, ingestion 2) of 1000 unreserved"
+    detail = "14 reserved (Ingestion 2, Agent/Tools 2, Api 10) of 1000 unreserved"
     assert results == [Result(PASS, "concurrency", "reservations", detail)]
 
 
+@pytest.mark.usefixtures("reserved")
 def test_concurrency_fails_when_the_reservations_would_leave_fewer_than_100_unreserved(aws: Aws) -> None:
     expect_limits(aws, 1000, 110)  # other functions already reserve 890
 
@@ -514,12 +527,13 @@ def test_concurrency_fails_when_the_reservations_would_leave_fewer_than_100_unre
     assert len(results) == 1
     assert (results[0].status, results[0].detail) == (
         FAIL,
-        "the functions reserve 14 (api 10, agent tools 2, ingestion 2) of 110 unreserved; Lambda keeps 100 free",
+        "the functions reserve 14 (Ingestion 2, Agent/Tools 2, Api 10) of 110 unreserved; Lambda keeps 100 free",
     )
     assert "L-B99A9384" in results[0].fix
     assert "to at least 1004" in results[0].fix  # 100 free + 890 reserved elsewhere + 14
 
 
+@pytest.mark.usefixtures("reserved")
 def test_concurrency_fails_and_warns_on_a_new_accounts_limit(aws: Aws) -> None:
     expect_limits(aws, 10, 10)
 
@@ -533,22 +547,22 @@ def test_concurrency_fails_and_warns_on_a_new_accounts_limit(aws: Aws) -> None:
 
 
 def test_concurrency_counts_no_reservation_as_zero() -> None:
-    config = configure()
+    config = configure(api={"reserved_concurrency": 7})
     without = replace(config, api=replace(config.api, reserved_concurrency=cast(Any, None)))
 
-    assert reservations(without) == {"api": 0, "agent tools": 2, "ingestion": 2}
+    found = reservations(without)
+
+    assert set(found) == {"Ingestion", "Agent/Tools", "Api"}
+    assert found["Api"] == 0
 
 
 def test_concurrency_only_warns_about_a_small_limit_when_nothing_is_reserved(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(doctor, "OTHER_RESERVATIONS", {})
-    config = configure()
+    monkeypatch.setattr(doctor, "reservations", lambda config: {"Api": 0})
     expect_limits(aws, 10, 10)
 
-    results = check_concurrency(
-        aws, replace(config, api=replace(config.api, reserved_concurrency=cast(Any, None))), CONTEXT
-    )
+    results = check_concurrency(aws, configure(), CONTEXT)
 
     assert [(r.status, r.subject, r.detail) for r in results] == [
         (PASS, "reservations", "0 reserved (none) of 10 unreserved"),
@@ -556,15 +570,36 @@ def test_concurrency_only_warns_about_a_small_limit_when_nothing_is_reserved(
     ]
 
 
-def test_reservations_are_the_ones_the_templates_make(assembly: Assembly) -> None:
-    reserved = [
-        resource["Properties"]["ReservedConcurrentExecutions"]
-        for stack in assembly.stacks
-        for resource in assembly.template(stack)["Resources"].values()
-        if resource["Type"] == "AWS::Lambda::Function" and "ReservedConcurrentExecutions" in resource["Properties"]
-    ]
+def test_concurrency_warns_when_the_app_cannot_be_built(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(config: AppConfig) -> dict[str, int]:
+        raise PackagingError("could not install lambda/api/requirements.txt for Lambda (synth needs PyPI once): boom")
 
-    assert sorted(reserved) == sorted(count for count in reservations(load_config(read_context([]))).values() if count)
+    monkeypatch.setattr(doctor, "reservations", offline)
+    expect_limits(aws, 1000, 1000)
+
+    [result] = check_concurrency(aws, configure(), CONTEXT)
+
+    assert (result.status, result.subject) == (WARN, "reservations")
+    assert result.detail.startswith("could not build the app to read them: could not install")
+    assert "make synth" in result.fix
+
+
+def test_reservations_are_the_ones_the_templates_make(assembly: Assembly) -> None:
+    """Each function of the synthesized templates, by construct path, and its reservation (0 for none)."""
+    templates = [assembly.template(stack)["Resources"].values() for stack in assembly.stacks]
+    functions = {
+        resource["Metadata"]["aws:cdk:path"]: resource["Properties"].get("ReservedConcurrentExecutions", 0)
+        for resources in templates
+        for resource in resources
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+
+    found = reservations(load_config(read_context([])))
+
+    assert len(found) == len(functions)
+    for name, count in found.items():
+        [path] = [path for path in functions if path.partition("/")[2].startswith(f"{name}/")]
+        assert functions[path] == count, path
 
 
 # --- network ---
@@ -591,7 +626,7 @@ def expect_endpoint_service(aws: Aws, name: str, azs: list[str]) -> None:
     aws.respond("ec2", "describe_vpc_endpoint_services", details, {"ServiceNames": [service]})
 
 
-ENDPOINTS = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent", "xray")
+ENDPOINTS = configure().network.interface_endpoints
 
 
 def test_network_passes_when_every_endpoint_is_offered_in_the_first_az(aws: Aws) -> None:
@@ -614,7 +649,7 @@ def test_network_fails_when_an_endpoint_is_missing_from_an_az_it_goes_in(aws: Aw
 
     results = check_network(aws, configure(), CONTEXT)
 
-    agent = results[3]
+    agent = results[1 + ENDPOINTS.index("bedrock-agent")]
     assert (agent.status, agent.subject) == (FAIL, "bedrock-agent")
     assert agent.detail == "not offered in us-east-1a, where the stack puts it (offered in: us-east-1b, us-east-1c)"
     assert agent.fix.startswith("drop bedrock-agent from network.interface_endpoints")
@@ -844,6 +879,13 @@ def expect_account(aws: Aws, account: str = ACCOUNT) -> None:
     aws.respond("sts", "get_caller_identity", {"UserId": "AROA:me", "Account": account, "Arn": arn}, {})
 
 
+ONE_MODEL_ARGS = ["-c", f"genai.api={json.dumps(ONE_MODEL)}"]
+MAIN_CONFIG = load_config(read_context([("genai.api", json.dumps(ONE_MODEL))]))
+# The findings of a run over MAIN_CONFIG: bootstrap, 3 models (Haiku, Titan, the Anthropic use case), 6 services,
+# concurrency, the AZs and each interface endpoint, the Cognito domain.
+FINDINGS = 1 + 3 + 6 + 1 + 1 + len(MAIN_CONFIG.network.interface_endpoints) + 1
+
+
 def expect_healthy_account(aws: Aws, *, bootstrapped: bool = True) -> None:
     """Every call of a run over the dev configuration with ONE_MODEL, in a ready account."""
     expect_account(aws)
@@ -855,12 +897,9 @@ def expect_healthy_account(aws: Aws, *, bootstrapped: bool = True) -> None:
     expect_services(aws)
     expect_limits(aws, 1000, 1000)
     expect_zones(aws, default_subnets=[])
-    for name in ENDPOINTS:
+    for name in MAIN_CONFIG.network.interface_endpoints:
         expect_endpoint_service(aws, name, ["us-east-1a"])
     expect_domain(aws, {})
-
-
-ONE_MODEL_ARGS = ["-c", f"genai.api={json.dumps(ONE_MODEL)}"]
 
 
 def test_main_exits_0_when_nothing_fails(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
@@ -872,7 +911,7 @@ def test_main_exits_0_when_nothing_fails(aws: Aws, capsys: pytest.CaptureFixture
     assert code == 0
     assert out[0] == f"doctor: BedrockGenAi (dev) in account {ACCOUNT}, region us-east-1"
     assert out[1].split() == ["PASS", "bootstrap", "CDKToolkit", "version", "30"]
-    assert out[-1] == "17 passed, 0 warnings, 0 failed"
+    assert out[-1] == f"{FINDINGS} passed, 0 warnings, 0 failed"
     assert all(line.startswith("PASS ") for line in out[1:-1])
 
 
@@ -885,7 +924,7 @@ def test_main_exits_1_on_a_failed_check(aws: Aws, capsys: pytest.CaptureFixture[
     assert code == 1
     assert "FAIL  bootstrap" in out
     assert f"      fix: run `npx cdk bootstrap aws://{ACCOUNT}/us-east-1`\n" in out
-    assert out.endswith("16 passed, 0 warnings, 1 failed\n")
+    assert out.endswith(f"{FINDINGS - 1} passed, 0 warnings, 1 failed\n")
 
 
 @pytest.mark.parametrize(
