@@ -102,9 +102,12 @@ class Choice(Constraint):
 
 
 class Integer(Constraint):
-    def __init__(self, low: int, high: int, high_from: str = "") -> None:
+    def __init__(self, low: int, high: int, high_from: str = "", *, nullable: bool = False) -> None:
         limit = f"{high} ({high_from})" if high_from else high
-        super().__init__(f"an integer from {low} to {limit}", lambda v: type(v) is int and low <= v <= high)
+        super().__init__(
+            f"an integer from {low} to {limit}" + (" or null" if nullable else ""),
+            lambda v: (nullable and v is None) or (type(v) is int and low <= v <= high),
+        )
 
 
 class Text(Constraint):
@@ -599,7 +602,12 @@ class ApiConfig:
     throttle_burst: int = setting(Integer(1, 5_000), 20, help="Stage throttling: burst")
     cors_origins: tuple[str, ...] = setting(ORIGINS, [], help="Browser origins allowed to call; none: no CORS")
     memory_mb: int = setting(Integer(128, 10_240), 512, help="Of the API function")
-    reserved_concurrency: int = setting(Integer(1, 1_000), 10, help="Of the API function")
+    reserved_concurrency: int | None = setting(
+        Integer(1, 1_000, nullable=True),
+        None,
+        help="Concurrency reserved for the API function; null: none. Lambda keeps 100 of the account's concurrency "
+        "unreserved, so new accounts (often 10 in all) cannot reserve any: check with `make doctor`",
+    )
     inference_profile: str
     models: tuple[ModelChoice, ...] = setting(
         Records(ModelChoice, 1, 10, "a list of 1 to 10 objects with model and name"),

@@ -31,7 +31,7 @@ def flipped_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
 
 @pytest.fixture(scope="session")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Assembly]:
-    """Every profile × {agnostic, pinned} × {a geography's profile, none}, synthesized two at a time."""
+    """Every profile, environment-agnostic or pinned, through a geography or directly: two synths at a time."""
     root = tmp_path_factory.mktemp("matrix")
     # Spawned, not forked: the parent's jsii runtime must not be shared with the workers.
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -74,6 +74,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         },
         "agent": {"memory": False},
         "guardrail": {"enforced": True, "tier": "standard", "guardrail_profile": "eu.guardrail.v1:0"},
+        "api": {"reserved_concurrency": 5},
     },
 }
 # What users hit: each profile, environment-agnostic or pinned, through a geography's profile or directly. The

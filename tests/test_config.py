@@ -412,7 +412,7 @@ BAD_SETTINGS = [
     ({"api": {"throttle_burst": 5001}}, "api.throttle_burst=5001 is not an integer from 1 to 5000"),
     ({"api": {"waf_rate_limit": 5}}, "api.waf_rate_limit=5 is not an integer from 10 to 2000000000"),
     ({"api": {"memory_mb": 64}}, "api.memory_mb=64 is not an integer from 128 to 10240"),
-    ({"api": {"reserved_concurrency": 0}}, "api.reserved_concurrency=0 is not an integer from 1 to 1000"),
+    ({"api": {"reserved_concurrency": 0}}, "api.reserved_concurrency=0 is not an integer from 1 to 1000 or null"),
     ({"api": {"deletion_protection": "no"}}, 'api.deletion_protection="no" is not one of: true, false'),
     (
         {"api": {"cors_origins": ["*"]}},

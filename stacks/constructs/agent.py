@@ -189,6 +189,7 @@ class Agent(Construct):
             },
             timeout=cdk.Duration.seconds(30),
             requirements=GATEWAY_TOOLS / "requirements.txt",
+            concurrency_bound="Only the gateway invokes it, for the harness's bounded turns (agent.max_iterations).",
         )
         knowledge_base.grant_retrieve(tools.role)
         knowledge_base.grant_sync_status(tools.role)

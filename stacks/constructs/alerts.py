@@ -20,23 +20,35 @@ class Alerts(Construct):
         self.topic = sns.Topic(
             self, "Topic", display_name=f"{stack.stack_name} alarms", master_key=key, enforce_ssl=True
         )
-        # CloudWatch publishes to the encrypted topic with the key, for this account's alarms only.
+        # A topic policy replaces SNS's default one: without this statement the SSL-only policy CDK writes
+        # would leave no principal allowed to publish, and alarms would fail to notify.
+        alarms = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisAccountsAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": alarms}},
+            )
+        )
+        # SNS encrypts what CloudWatch publishes with the key, naming the topic in the encryption context. The
+        # topic's own ARN would make the key and the topic depend on each other; CloudFormation names the topic
+        # after its stack, so the pattern covers this stack's topics only.
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToNotify",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
                     "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        "kms:EncryptionContext:aws:sns:topicArn": stack.format_arn(
+                            service="sns", resource=f"{stack.stack_name}-*"
                         )
-                    },
+                    }
                 },
             )
         )

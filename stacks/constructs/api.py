@@ -32,6 +32,16 @@ INVOKE_SCOPE = "invoke"
 ADMIN_SCOPE = "admin"
 # People sign in with SRP and get access tokens scoped aws.cognito.signin.user.admin; machines get genai/invoke.
 PEOPLE_SCOPE = "aws.cognito.signin.user.admin"
+# The common rule set's rules on the request body: a conversation is larger than its 8 KB size limit, and
+# prompts that quote code or paths look like cross-site scripting or file inclusion. They count (and are
+# logged) instead of blocking; the rules on URI, query string, headers and cookies still block.
+COUNTED_BODY_RULES = (
+    "SizeRestrictions_BODY",
+    "CrossSiteScripting_BODY",
+    "GenericLFI_BODY",
+    "GenericRFI_BODY",
+    "EC2MetaDataSSRF_BODY",
+)
 ERROR_TEMPLATE = (
     '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString, '
     '"requestId": "$context.requestId"}}'
@@ -72,6 +82,7 @@ class Api(Construct):
             wildcard_note="bedrock:RetrieveAndGenerate has no resource-level permission either",
             memory_size=config.memory_mb,
             reserved_concurrency=config.reserved_concurrency,
+            concurrency_bound="Stage throttling bounds its requests; api.reserved_concurrency reserves concurrency.",
             requirements=REQUIREMENTS,
             environment={
                 "MODELS": json.dumps([{"id": m.id, "name": m.name} for m in config.models]),
@@ -361,14 +372,22 @@ class Api(Construct):
                 cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
             )
 
-        def managed(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
+        def managed(priority: int, name: str, count: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
             return wafv2.CfnWebACL.RuleProperty(
                 name=name,
                 priority=priority,
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
+                        vendor_name="AWS",
+                        name=name,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                            )
+                            for rule in count
+                        ]
+                        or None,
                     )
                 ),
                 visibility_config=visibility(name),
@@ -382,7 +401,7 @@ class Api(Construct):
             visibility_config=visibility("GenAiApi"),
             rules=[
                 managed(0, "AWSManagedRulesAmazonIpReputationList"),
-                managed(1, "AWSManagedRulesCommonRuleSet"),
+                managed(1, "AWSManagedRulesCommonRuleSet", COUNTED_BODY_RULES),
                 managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
                 wafv2.CfnWebACL.RuleProperty(
                     name="RequestsPerIp",

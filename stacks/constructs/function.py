@@ -36,7 +36,8 @@ class VpcFunction(Construct):
         environment: Mapping[str, str],
         timeout: cdk.Duration,
         memory_size: int = 256,
-        reserved_concurrency: int = 2,
+        concurrency_bound: str,
+        reserved_concurrency: int | None = None,
         requirements: Path | None = None,
         wildcard_note: str = "",
     ) -> None:
@@ -110,6 +111,15 @@ class VpcFunction(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
         )
+        if reserved_concurrency is None:
+            for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+                acknowledge(
+                    self.function,
+                    f"{pack}-LambdaConcurrency",
+                    "Reserving concurrency is opt-in: Lambda keeps 100 of the account's concurrency unreserved, so "
+                    "a reservation fails the deploy in accounts with a low quota (new accounts often have 10). "
+                    f"{concurrency_bound}",
+                )
         acknowledge(
             self.role.policy,
             "AwsSolutions-IAM5[Resource::*]",

@@ -12,7 +12,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import GuardrailConfig
-from stacks.constructs.common import digest
+from stacks.constructs.common import acknowledge_wildcard, digest
+from stacks.constructs.roles import ManagedPolicyRole
 
 CfnGuardrail = bedrock.CfnGuardrail
 
@@ -24,6 +25,7 @@ class Guardrail(Construct):
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         self._key = key
+        self._profile = config.guardrail_profile
         tier = CfnGuardrail.ContentFiltersTierConfigProperty(tier_name=config.tier.upper())
         self.guardrail = CfnGuardrail(
             self,
@@ -102,13 +104,26 @@ class Guardrail(Construct):
             ),
         )
 
-    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let `grantee` apply this guardrail, on its own or inside a model call."""
+    def grant_apply(self, role: ManagedPolicyRole) -> iam.Grant:
+        """Let `role` apply this guardrail, on its own or inside a model call."""
         grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[self.guardrail_arn]
+            grantee=role, actions=["bedrock:ApplyGuardrail"], resource_arns=[self.guardrail_arn]
         )
+        if self._profile is not None:
+            # The standard tier runs through a guardrail profile, which routes each call to a region of its
+            # geography: the caller needs ApplyGuardrail on the profile in every one of them.
+            profile = cdk.Stack.of(self).format_arn(
+                service="bedrock", region="*", resource="guardrail-profile", resource_name=self._profile
+            )
+            iam.Grant.add_to_principal(grantee=role, actions=["bedrock:ApplyGuardrail"], resource_arns=[profile])
+            acknowledge_wildcard(
+                role.policy,
+                profile,
+                f"The {self._profile} guardrail profile routes each check to any region of its geography, so "
+                "the profile's ARN has a region wildcard; it names this account and this profile only.",
+            )
         # The guardrail is encrypted with the project key: using it decrypts its configuration.
-        self._key.grant_decrypt(grantee)
+        self._key.grant_decrypt(role)
         return grant
 
 

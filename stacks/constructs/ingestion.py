@@ -23,6 +23,8 @@ from stacks.constructs.function import VpcFunction
 from stacks.constructs.knowledge_base import KnowledgeBase
 
 FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
+# Lambda's minimum for an SQS event source's maximum concurrency; ingestion jobs run one at a time anyway.
+MAX_CONCURRENCY = 2
 
 
 class IngestionPipeline(Construct):
@@ -84,6 +86,7 @@ class IngestionPipeline(Construct):
                 "DATA_SOURCE_ID": knowledge_base.data_source_id,
             },
             timeout=FUNCTION_TIMEOUT,
+            concurrency_bound=f"Its queue's event source mapping runs at most {MAX_CONCURRENCY} at a time.",
         )
         knowledge_base.grant_sync(self.function.role)
         self.queue.grant_consume_messages(self.function.role)
@@ -93,7 +96,7 @@ class IngestionPipeline(Construct):
             batch_size=1000,
             max_batching_window=cdk.Duration.seconds(config.ingestion_batch_window_seconds),
             report_batch_item_failures=True,
-            max_concurrency=2,
+            max_concurrency=MAX_CONCURRENCY,
         )
         acknowledge(
             event_source,
@@ -111,12 +114,14 @@ class IngestionPipeline(Construct):
         }
         if documents.sample_documents is not None:
             properties["SampleDocuments"] = self._seed(documents, documents.sample_documents, key)
-        cdk.CustomResource(
+        self.initial_sync = cdk.CustomResource(
             self,
             "InitialSync",
             service_token=self.function.function.function_arn,
             resource_type="Custom::KnowledgeBaseSync",
             properties=properties,
+            # A reply lost on the way to CloudFormation fails the deploy in minutes, not the default hour.
+            service_timeout=cdk.Duration.minutes(10),
         )
 
         self.alarm = cloudwatch.Alarm(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import aws_cdk as cdk
@@ -11,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import ChunkingConfig, KnowledgeBaseConfig
-from stacks.constructs.common import acknowledge_wildcard
+from stacks.constructs.common import acknowledge_wildcard, digest
 from stacks.constructs.documents import Documents
 from stacks.constructs.models import model_arn
 from stacks.constructs.roles import ManagedPolicyRole, service_principal
@@ -69,11 +70,13 @@ class KnowledgeBase(Construct):
         # Bedrock checks the role's access to the model and the vector store when it creates the knowledge base.
         self.knowledge_base.node.add_dependency(self.role, *vector_store_ready)
 
+        # Chunking can only change by replacing the data source; CloudFormation creates the new one before it
+        # deletes the old, so the name follows the chunking settings and the two never clash.
         self.data_source = bedrock.CfnDataSource(
             self,
             "DataSource",
             knowledge_base_id=self.knowledge_base.attr_knowledge_base_id,
-            name="documents",
+            name=f"documents-{digest(asdict(config.chunking), 8)}",
             description=f"The {Documents.PREFIX} prefix of the documents bucket",
             data_deletion_policy=config.data_deletion_policy.upper(),
             data_source_configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(

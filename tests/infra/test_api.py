@@ -148,7 +148,8 @@ def test_function_runs_in_the_vpc_on_arm_with_powertools(application: assertions
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == "api.handler.handler"
     assert properties["MemorySize"] == 512
-    assert properties["ReservedConcurrentExecutions"] == 10
+    # Opt-in: a reservation fails the deploy in accounts whose concurrency quota is low (new accounts).
+    assert "ReservedConcurrentExecutions" not in properties
     assert "VpcConfig" in properties
     assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:36" in json.dumps(layer)
     environment = properties["Environment"]["Variables"]
@@ -238,6 +239,35 @@ def test_prod_puts_waf_with_managed_rules_and_a_rate_rule_in_front(flipped_assem
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert "aws-waf-logs-" in json.dumps(_one(application, "AWS::Logs::LogGroup", "Application/Api/WafLogs/")[1])
     assert logging["Properties"]["ResourceArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+
+
+# Every rule of AWSManagedRulesCommonRuleSet that inspects the body (AWS WAF developer guide, baseline rule groups).
+COMMON_RULE_SET_BODY_RULES = {
+    "SizeRestrictions_BODY",
+    "EC2MetaDataSSRF_BODY",
+    "GenericLFI_BODY",
+    "GenericRFI_BODY",
+    "CrossSiteScripting_BODY",
+}
+
+
+def test_prod_waf_lets_long_conversations_and_code_in_prompts_through(flipped_assembly: Assembly) -> None:
+    _, acl = _one(flipped_assembly.assertions("Application"), "AWS::WAFv2::WebACL")
+    rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
+    common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    overrides = {o["Name"]: o["ActionToUse"] for o in common["RuleActionOverrides"]}
+
+    # A body over 8 KB (any multi-turn chat) would be a 403 under SizeRestrictions_BODY's block.
+    assert overrides == {rule: {"Count": {}} for rule in COMMON_RULE_SET_BODY_RULES}
+    # The rest of the group still blocks, and no rule of our own looks at the body's size.
+    assert rules["AWSManagedRulesCommonRuleSet"]["OverrideAction"] == {"None": {}}
+    assert "SizeConstraintStatement" not in json.dumps(acl["Properties"]["Rules"])
+
+
+def test_a_configured_reservation_reaches_the_function(flipped_assembly: Assembly) -> None:
+    _, function = _one(flipped_assembly.assertions("Application"), "AWS::Lambda::Function", "Application/Api/Function/")
+
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 5
 
 
 def test_prod_requires_mfa_and_protects_the_user_pool(flipped_assembly: Assembly) -> None:

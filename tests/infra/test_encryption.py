@@ -72,5 +72,16 @@ def test_every_service_in_the_key_policy_is_limited_to_this_account(foundation: 
     for statement in services:
         conditions = statement["Condition"]
         scoped = conditions.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"}
-        assert scoped or "kms:EncryptionContext:aws:logs:arn" in conditions.get("ArnLike", {}), statement
+        # Or the encryption context names resources of this account and region (log groups, this stack's topics).
+        context = [value for key, value in conditions.get("ArnLike", {}).items() if key.startswith("kms:Encryption")]
+        assert scoped or (context and {"Ref": "AWS::AccountId"} in context[0]["Fn::Join"][1]), statement
         assert "kms:*" not in statement["Action"]
+
+
+def test_alarms_may_use_the_key_only_for_this_stacks_topics(foundation: assertions.Template) -> None:
+    statements = _key(foundation)["Properties"]["KeyPolicy"]["Statement"]
+    (alarms,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+
+    assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    topics = alarms["Condition"]["ArnLike"]["kms:EncryptionContext:aws:sns:topicArn"]["Fn::Join"][1]
+    assert topics[-1] == ":BedrockGenAi-Foundation-*"  # CloudFormation names the stack's topics after it

@@ -13,7 +13,8 @@ from aws_cdk import aws_kms as kms
 
 from stacks.config import ROOT, GuardrailConfig, RegexFilter, parse_settings
 from stacks.constructs.guardrail import Guardrail
-from tests.synth import Assembly
+from stacks.constructs.roles import ManagedPolicyRole
+from tests.synth import Assembly, resources_at
 
 
 def _guardrail(template: assertions.Template) -> dict[str, Any]:
@@ -157,12 +158,14 @@ def test_grant_apply_allows_this_guardrail_and_decrypting_its_key() -> None:
     stack = cdk.Stack(cdk.App(), "Grant")
     key = kms.Key(stack, "Key")
     guardrail = Guardrail(stack, "Guardrail", config=_default_config(), key=key)
-    role = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role = ManagedPolicyRole(
+        stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description="A caller"
+    )
 
     guardrail.grant_apply(role)
 
     template = assertions.Template.from_stack(stack)
-    ((_, policy),) = template.find_resources("AWS::IAM::Policy").items()
+    ((_, policy),) = template.find_resources("AWS::IAM::ManagedPolicy").items()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     guardrail_id = stack.get_logical_id(guardrail.guardrail)
     key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
@@ -193,3 +196,22 @@ def test_enforcement_covers_the_generation_models_and_spares_the_embedding_model
     assert "anthropic.claude-haiku-4-5-20251001-v1:0" in included
     assert all(not model.startswith(("us.", "eu.", "apac.", "global.")) for model in included)
     assert properties["ModelEnforcement"]["ExcludedModels"] == ["cohere.embed-multilingual-v3"]
+
+
+def test_the_standard_tier_lets_callers_apply_the_guardrail_profile_in_every_region(flipped_assembly: Assembly) -> None:
+    application = flipped_assembly.assertions("Application")
+    profile = "arn:aws:bedrock:*:123456789012:guardrail-profile/eu.guardrail.v1:0"
+    roles = ("Application/Api/Function/Role/", "Application/Agent/Role/")
+
+    for role in roles:
+        ((_, policy),) = resources_at(application, "AWS::IAM::ManagedPolicy", role).items()
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        applies = [s for s in statements if s["Action"] == "bedrock:ApplyGuardrail"]
+        resources = [
+            r for s in applies for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        ]
+        assert profile in resources, role
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

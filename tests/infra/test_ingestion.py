@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Any
 
 from aws_cdk import assertions
 
+from stacks.config import parse_settings
+from stacks.constructs.common import digest
 from tests.synth import resources_at
 
 QUEUE = "IngestionQueue8DED9A6F"
@@ -76,7 +80,7 @@ def test_function_runs_in_the_private_subnets_traced_on_arm(foundation: assertio
     assert properties["Handler"] == "ingestion.handler.handler"
     assert properties["Timeout"] == 120
     assert properties["TracingConfig"] == {"Mode": "Active"}
-    assert properties["ReservedConcurrentExecutions"] == 2
+    assert "ReservedConcurrentExecutions" not in properties  # its event source runs at most two at a time
     assert properties["KmsKeyArn"] == _key_arn(foundation)
     assert sorted(s["Ref"] for s in properties["VpcConfig"]["SubnetIds"]) == private_subnets
     assert properties["Environment"]["Variables"] == {
@@ -180,3 +184,24 @@ def test_outputs_tell_the_deployer_how_to_use_the_knowledge_base(assembly: Any) 
     assert outputs["DataSourceId"]["Value"] == {"Fn::GetAtt": [DATA_SOURCE, "DataSourceId"]}
     assert outputs["DocumentsBucketName"]["Value"] == {"Ref": DOCUMENTS}
     assert "aws s3 cp" in str(outputs["AddDocuments"]["Value"])
+
+
+def test_the_initial_sync_waits_for_its_routes_and_gives_up_in_minutes(foundation: assertions.Template) -> None:
+    ((_, sync),) = foundation.find_resources("Custom::KnowledgeBaseSync").items()
+    endpoints = foundation.find_resources("AWS::EC2::VPCEndpoint")
+    s3 = next(i for i, e in endpoints.items() if "s3" in json.dumps(e["Properties"]["ServiceName"]))
+    agent = next(i for i, e in endpoints.items() if '.bedrock-agent"' in json.dumps(e["Properties"]["ServiceName"]))
+
+    # It calls bedrock-agent through its endpoint and answers CloudFormation through S3: created after
+    # both, deleted before them; a lost reply fails the deploy in ten minutes, not the default hour.
+    assert {s3, agent} <= set(sync["DependsOn"])
+    assert int(sync["Properties"]["ServiceTimeout"]) == 600
+
+
+def test_a_chunking_change_replaces_the_data_source_under_a_new_name(foundation: assertions.Template) -> None:
+    ((_, data_source),) = foundation.find_resources("AWS::Bedrock::DataSource").items()
+    other = parse_settings({"knowledge_base": {"chunking": {"strategy": "semantic"}}})
+
+    # Chunking is a replacement property: the new data source is created before the old one is deleted.
+    assert data_source["Properties"]["Name"].startswith("documents-")
+    assert data_source["Properties"]["Name"] != f"documents-{digest(asdict(other.knowledge_base.chunking), 8)}"

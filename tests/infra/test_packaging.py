@@ -40,7 +40,7 @@ def test_the_bundled_botocore_has_every_operation_the_function_calls(api_package
         " for o in ops if o not in session.get_service_model(s).operation_names]}))"
     )
     result = subprocess.run(
-        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(api_package)!r}); {probe}"],
+        [sys.executable, "-I", "-B", "-c", f"import sys; sys.path.insert(0, {str(api_package)!r}); {probe}"],
         capture_output=True,
         text=True,
         check=True,
