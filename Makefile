@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CDK := npx --no-install cdk
 LAMBDAS := $(wildcard lambda/*/)
 
-.PHONY: setup synth test lint deploy diff destroy smoke eval-guardrail ask-agent bench clean
+.PHONY: setup synth test lint deploy diff destroy smoke eval-guardrail doctor cost bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -50,9 +50,13 @@ smoke: setup
 eval-guardrail: setup
 	$(BIN)/python scripts/eval_guardrail.py $(ARGS)
 
-# After a deploy: ask the agent a question, e.g. make ask-agent ARGS='"How do I add documents?"'.
-ask-agent: setup
-	$(BIN)/python scripts/ask_agent.py $(ARGS)
+# Before a first deploy: what the account still needs (read-only; needs AWS credentials).
+doctor: setup
+	$(BIN)/python scripts/doctor.py $(ARGS)
+
+# The idle monthly cost of what `make synth` built, priced from docs/prices.toml.
+cost: synth
+	$(BIN)/python scripts/cost.py $(ARGS)
 
 bench: setup
 	$(BIN)/python scripts/bench.py

@@ -3,10 +3,12 @@
 
 Run it after `make deploy`, with AWS credentials for the account and region of the stack (AWS_PROFILE,
 `aws sso login`, environment variables...) allowed to call cloudformation:DescribeStacks on the Application
-stack and cognito-idp:DescribeUserPoolClient on its user pool. It reads the stack outputs ApiUrl, UserPoolId,
-MachineClientId and TokenUrl, reads the machine client's secret, exchanges it at the Cognito token endpoint
-for an access token (OAuth client credentials, scope genai/invoke) and calls the API with that token; only
-/health is called without one. Nothing is written, but chat, compare, ask, agent and smoke call Bedrock models,
+stack and cognito-idp:DescribeUserPoolClient on its user pool. The stack is <stack_prefix>-Application, in the
+region of the configuration in cdk.json (else the SDK's); --stack-name and --region say otherwise. It reads
+the stack outputs ApiUrl, UserPoolId, MachineClientId and TokenUrl, reads the machine client's secret,
+exchanges it at the Cognito token endpoint for an access token (OAuth client credentials, scope genai/invoke,
+and genai/admin too for agent --trace) and calls the API with that token; only /health is called without one.
+Nothing is written but the tickets you approve, and chat, compare, ask, agent and smoke call Bedrock models,
 which are billed like any other call.
 
 Subcommands:
@@ -17,11 +19,14 @@ Subcommands:
   compare   POST /compare: one prompt to 2 to 4 models side by side (default: the first two of `models`)
   retrieve  POST /retrieve: the knowledge base passages nearest to a query, with their scores and sources
   ask       POST /ask: an answer from the knowledge base with numbered citations (RAG)
-  agent     POST /agent: ask the Bedrock agent; when it wants to create or close a ticket it shows what and asks
-            you to confirm (--yes or --no answer for you); --trace prints the steps it took
+  agent     POST /agent: talk to the agent; it answers with numbered citations. When it wants to create or close
+            a ticket it shows the tool and its input and asks "Run it? [y/N]": --yes approves, --no (or a stdin
+            that is not a terminal) declines. --trace prints the tools it called (needs the genai/admin scope)
   smoke     each route once, in that order (the agent gets a harmless question, no ticket): one PASS/FAIL line
             per route with its HTTP status and latency
 
+ask and agent print the session they answered in: pass it back with --session-id to continue that
+conversation. The API issues session ids to one caller, this machine client, and refuses them to anyone else.
 --stack-name, --region and --json (print the raw JSON responses instead of text) go before or after the
 subcommand.
 
@@ -29,15 +34,17 @@ Exit codes:
   0  the API answered (smoke: every route passed)
   1  the API answered with an error, printed as `client: error: <status> <code>: <message> (request <id>)`,
      or a smoke route failed
-  2  the run could not be made: bad arguments, no AWS credentials or region, stack or outputs not found, the
-     token endpoint refused the machine client, or the API could not be reached
+  2  the run could not be made: bad arguments or configuration, no AWS credentials or region, stack or outputs
+     not found, the token endpoint refused the machine client, the API could not be reached, or the agent
+     asked to confirm more than 5 tool calls in a row
 
 Examples:
   make smoke
   .venv/bin/python scripts/client.py chat "Hello"
   .venv/bin/python scripts/client.py compare "Explain RAG in one sentence" --model ID --model ID
   .venv/bin/python scripts/client.py ask "How do I add documents to the knowledge base?"
-  .venv/bin/python scripts/client.py agent "Open a ticket: the nightly sync failed" --session-id demo
+  .venv/bin/python scripts/client.py agent "Open a ticket: the nightly sync failed"
+  .venv/bin/python scripts/client.py agent "Is it open?" --session-id SESSION --trace
   .venv/bin/python scripts/client.py --stack-name MyPrefix-Application --region eu-west-1 models --json
 """
 
@@ -55,15 +62,24 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError
 
-DEFAULT_STACK: Final = "BedrockGenAi-Application"
-SCOPE: Final = "genai/invoke"
+ROOT: Final = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python scripts/client.py`, the project's packages are one level up
+    sys.path.insert(0, str(ROOT))
+
+from scripts.aws_errors import describe_aws_error, one_line  # noqa: E402
+from scripts.stack_outputs import StackError, locate, read_outputs, require  # noqa: E402
+
+INVOKE_SCOPE: Final = "genai/invoke"
+ADMIN_SCOPE: Final = "genai/admin"
 TIMEOUT_SECONDS: Final = 35.0
 MAX_CONFIRMATIONS: Final = 5
+SESSION_HELP: Final = "continue the conversation of an earlier answer's session (default: a new one)"
 COMPARE_MODELS: Final = (2, 4)
 
 SMOKE_PROMPT: Final = "Reply with the single word: ready"
@@ -97,23 +113,7 @@ class Opener(Protocol):
     def __call__(self, request: urllib.request.Request, /, *, timeout: float) -> Any: ...
 
 
-# --- stack outputs, secret, token ---
-
-
-def read_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """The outputs of the stack, by key; a missing stack raises RunError."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ValidationError":
-            raise
-        raise RunError(
-            f"stack '{stack_name}' not found in {cloudformation.meta.region_name}"
-            " (deploy it with `make deploy`, or pass --stack-name or --region)"
-        ) from None
-    if not stacks:
-        raise RunError(f"stack '{stack_name}' not found")
-    return {output["OutputKey"]: output.get("OutputValue", "") for output in stacks[0].get("Outputs", [])}
+# --- secret, token ---
 
 
 def read_client_secret(cognito: Any, user_pool_id: str, client_id: str) -> str:
@@ -124,8 +124,9 @@ def read_client_secret(cognito: Any, user_pool_id: str, client_id: str) -> str:
     return str(secret)
 
 
-def fetch_token(opener: Opener, token_url: str, client_id: str, client_secret: str, scope: str = SCOPE) -> str:
-    """An access token from the Cognito token endpoint (OAuth client credentials); any failure raises RunError."""
+def fetch_token(opener: Opener, token_url: str, client_id: str, client_secret: str, scope: str = INVOKE_SCOPE) -> str:
+    """An access token for `scope` (space-separated scopes) from the Cognito token endpoint (OAuth client
+    credentials); any failure raises RunError."""
     basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
     form = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": scope}, safe="/")
     headers = {
@@ -140,8 +141,9 @@ def fetch_token(opener: Opener, token_url: str, client_id: str, client_secret: s
         reason = " ".join(
             str(answer[key]) for key in ("error", "error_description") if isinstance(answer, dict) and answer.get(key)
         )
+        hint = f" (scope {scope}: may the machine client request it?)" if "invalid_scope" in reason else ""
         raise RunError(
-            f"the token endpoint refused the machine client: {error.code} {_one_line(reason) or error.reason}"
+            f"the token endpoint refused the machine client: {error.code} {one_line(reason) or error.reason}{hint}"
         ) from None
     answer = _json(raw)
     token = answer.get("access_token") if isinstance(answer, dict) else None
@@ -189,7 +191,7 @@ def api_error(status: int, raw: bytes, request_id: str = "") -> ApiError:
         return ApiError(
             status,
             str(error.get("code") or "Error"),
-            _one_line(str(error.get("message") or "no message")),
+            one_line(str(error.get("message") or "no message")),
             str(error.get("requestId") or request_id),
         )
     message = answer.get("message") if isinstance(answer, dict) else None
@@ -197,7 +199,7 @@ def api_error(status: int, raw: bytes, request_id: str = "") -> ApiError:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
-    return ApiError(status, phrase, _one_line(str(message or _snippet(raw) or "no message")), request_id)
+    return ApiError(status, phrase, one_line(str(message or _snippet(raw) or "no message")), request_id)
 
 
 def _send(opener: Opener, method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> tuple[int, bytes]:
@@ -209,11 +211,11 @@ def _send(opener: Opener, method: str, url: str, data: bytes | None, headers: Ma
     except urllib.error.HTTPError:
         raise
     except urllib.error.URLError as error:
-        raise RunError(f"cannot reach {url}: {_one_line(str(error.reason))}") from None
+        raise RunError(f"cannot reach {url}: {one_line(str(error.reason))}") from None
     except TimeoutError:
         raise RunError(f"no answer from {url} within {TIMEOUT_SECONDS:g} s") from None
     except (OSError, http.client.HTTPException) as error:
-        raise RunError(f"cannot reach {url}: {_one_line(str(error)) or type(error).__name__}") from None
+        raise RunError(f"cannot reach {url}: {one_line(str(error)) or type(error).__name__}") from None
 
 
 def _https(url: str, name: str) -> str:
@@ -238,47 +240,45 @@ def _json(raw: bytes) -> Any:
 
 
 def _snippet(raw: bytes) -> str:
-    text = _one_line(raw.decode("utf-8", "replace"))
+    text = one_line(raw.decode("utf-8", "replace"))
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 class Client:
     """The deployed API for one run: the stack outputs read, the secret read and the token fetched at most once."""
 
     def __init__(
-        self, *, stack_name: str, region: str | None, cloudformation: Any, cognito: Any, opener: Opener
+        self,
+        *,
+        stack_name: str,
+        region: str | None,
+        cloudformation: Any,
+        cognito: Any,
+        opener: Opener,
+        scopes: Sequence[str] = (INVOKE_SCOPE,),
     ) -> None:
         self.stack_name = stack_name
         self.region = region
         self.cloudformation = cloudformation
         self.cognito = cognito
         self.opener = opener
+        self.scopes = tuple(scopes)
         self._outputs: dict[str, str] | None = None
         self._token: str | None = None
 
-    def output(self, key: str) -> str:
+    def outputs(self, *keys: str) -> list[str]:
+        """The values of these stack outputs; a missing one raises StackError."""
         if self._outputs is None:
             self.cloudformation = self.cloudformation or boto3.client("cloudformation", region_name=self.region)
             self._outputs = read_outputs(self.cloudformation, self.stack_name)
-        value = self._outputs.get(key)
-        if not value:
-            present = ", ".join(sorted(self._outputs)) or "none"
-            raise RunError(
-                f"stack '{self.stack_name}' has no output {key} (its outputs: {present}); is the API deployed?"
-            )
-        return value
+        return require(self._outputs, self.stack_name, keys, "is the API deployed?")
 
     def token(self) -> str:
         if self._token is None:
-            user_pool_id, client_id = self.output("UserPoolId"), self.output("MachineClientId")
-            token_url = self.output("TokenUrl")
+            user_pool_id, client_id, token_url = self.outputs("UserPoolId", "MachineClientId", "TokenUrl")
             self.cognito = self.cognito or boto3.client("cognito-idp", region_name=self.region)
             secret = read_client_secret(self.cognito, user_pool_id, client_id)
-            self._token = fetch_token(self.opener, token_url, client_id, secret)
+            self._token = fetch_token(self.opener, token_url, client_id, secret, " ".join(self.scopes))
         return self._token
 
     def call(self, method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True) -> Any:
@@ -287,7 +287,7 @@ class Client:
     def call_with_status(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True
     ) -> tuple[int, Any]:
-        api_url = self.output("ApiUrl")
+        [api_url] = self.outputs("ApiUrl")
         token = self.token() if auth else None
         return call_api(method, path, body, token, api_url=api_url, opener=self.opener)
 
@@ -353,31 +353,33 @@ def render_ask(answer: Any) -> str:
 
 
 def render_agent(answer: Any, *, trace: bool = False) -> str:
+    """The trace when asked for, the answer and its citations, then the tool call to confirm or the session."""
     reply = _dict(answer)
+    confirmation = _confirmation(reply)
     steps = [f"trace: {step}" for step in _list(reply.get("trace"))] if trace else []
-    return "\n".join([*steps, _text(reply) or "(no answer)", *_guardrail(reply), *_citations(reply), *_session(reply)])
+    text = _text(reply) or ("" if confirmation else "(no answer)")
+    end = [render_confirmation(confirmation)] if confirmation else _session(reply)
+    return "\n".join(line for line in [*steps, text, *_guardrail(reply), *_citations(reply), *end] if line)
 
 
 def render_confirmation(confirmation: Mapping[str, Any]) -> str:
-    """What the agent wants to do, one action a line, e.g. `SupportTickets.create_ticket(subject='Sync fails')`."""
-    lines = ["The agent wants to:"]
-    for action in confirmation.get("actions") or []:
-        parameters = action.get("parameters") or {}
-        arguments = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
-        lines.append(f"  {action.get('actionGroup', '?')}.{action.get('function', '?')}({arguments})")
-    return "\n".join(lines)
+    """The tool the agent wants to run and its input, each value as the JSON the tool will get."""
+    arguments = _dict(confirmation.get("input"))
+    head = f"The agent wants to run {confirmation.get('tool') or '?'}"
+    if not arguments:
+        return f"{head}, with no input."
+    values = [f"  {name}: {json.dumps(value, ensure_ascii=False)}" for name, value in arguments.items()]
+    return "\n".join([f"{head} with:", *values])
 
 
-def confirm_request(session_id: str, confirmation: Mapping[str, Any], approve: bool) -> dict[str, Any]:
-    """The /agent body that answers the agent's request to confirm its actions."""
-    actions = [
-        {"actionGroup": action.get("actionGroup"), "function": action.get("function")}
-        for action in confirmation.get("actions") or []
-    ]
-    return {
-        "sessionId": session_id,
-        "confirm": {"invocationId": confirmation.get("invocationId"), "approve": approve, "actions": actions},
-    }
+def confirm_request(session_id: str, confirmation_id: str, approve: bool) -> dict[str, Any]:
+    """The /agent body that approves or declines the tool call of a confirmation."""
+    return {"sessionId": session_id, "confirm": {"id": confirmation_id, "approve": approve}}
+
+
+def _confirmation(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer's confirmation (the tool call the agent waits on), or an empty dict."""
+    return _dict(reply.get("confirmation"))
 
 
 def _dict(answer: Any) -> dict[str, Any]:
@@ -439,13 +441,13 @@ def _session(reply: Mapping[str, Any]) -> list[str]:
 
 def _error_text(error: Any) -> str:
     if isinstance(error, dict):
-        return f"{error.get('code') or 'Error'}: {_one_line(str(error.get('message') or 'no message'))}"
-    return _one_line(str(error))
+        return f"{error.get('code') or 'Error'}: {one_line(str(error.get('message') or 'no message'))}"
+    return one_line(str(error))
 
 
 # --- subcommands ---
 
-Ask = Callable[[str], str]
+Ask = Callable[[str], str]  # asks the user a question; None where no one can be asked
 
 
 def show(args: argparse.Namespace, answer: Any, render: Callable[[Any], str]) -> None:
@@ -456,17 +458,17 @@ def _dumps(answer: Any) -> str:
     return json.dumps(answer, indent=2, ensure_ascii=False)
 
 
-def run_health(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_health(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     show(args, client.call("GET", "/health", auth=False), render_health)
     return EXIT_OK
 
 
-def run_models(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_models(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     show(args, client.call("GET", "/models"), render_models)
     return EXIT_OK
 
 
-def run_chat(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_chat(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     body: dict[str, Any] = {
         "model": args.model or _default_models(client, 1)[0],
         "messages": [{"role": "user", "content": args.prompt}],
@@ -481,13 +483,13 @@ def run_chat(client: Client, args: argparse.Namespace, ask: Ask) -> int:
     return EXIT_OK
 
 
-def run_compare(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_compare(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     models = args.models or _default_models(client, COMPARE_MODELS[0])
     show(args, client.call("POST", "/compare", {"models": models, "prompt": args.prompt}), render_compare)
     return EXIT_OK
 
 
-def run_retrieve(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_retrieve(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     body: dict[str, Any] = {"query": args.query}
     if args.top_k is not None:
         body["topK"] = args.top_k
@@ -495,7 +497,7 @@ def run_retrieve(client: Client, args: argparse.Namespace, ask: Ask) -> int:
     return EXIT_OK
 
 
-def run_ask(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_ask(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     body: dict[str, Any] = {"question": args.question}
     if args.session_id:
         body["sessionId"] = args.session_id
@@ -503,39 +505,49 @@ def run_ask(client: Client, args: argparse.Namespace, ask: Ask) -> int:
     return EXIT_OK
 
 
-def run_agent(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_agent(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
+    """A turn with the agent, then one more for each tool call it asks to confirm, up to MAX_CONFIRMATIONS."""
     body: dict[str, Any] = {"input": args.input}
     if args.session_id:
         body["sessionId"] = args.session_id
+    answer = _agent_turn(client, args, body)
+    for _ in range(MAX_CONFIRMATIONS):
+        confirmation = _confirmation(_dict(answer))
+        if not confirmation:
+            return EXIT_OK
+        session_id = str(_dict(answer).get("sessionId") or args.session_id or "")
+        answer = _agent_turn(client, args, confirm_request(session_id, str(confirmation.get("id")), _decide(args, ask)))
+    if not _confirmation(_dict(answer)):
+        return EXIT_OK
+    raise RunError(
+        f"the agent asked to confirm a tool call {MAX_CONFIRMATIONS + 1} times in a row; stopped without an answer"
+        f" (continue with --session-id {_dict(answer).get('sessionId')})"
+    )
+
+
+def _agent_turn(client: Client, args: argparse.Namespace, body: dict[str, Any]) -> Any:
+    """Send one /agent request (with the trace when asked for) and print its answer."""
     if args.trace:
         body["trace"] = True
     answer = client.call("POST", "/agent", body)
-    for _ in range(MAX_CONFIRMATIONS):
-        confirmation = _dict(answer).get("confirmation")
-        if not isinstance(confirmation, dict):
-            break
-        print(
-            _dumps(answer) if args.json else "\n".join(filter(None, [_text(answer), render_confirmation(confirmation)]))
-        )
-        follow_up = confirm_request(
-            str(_dict(answer).get("sessionId") or args.session_id), confirmation, _decide(args, ask)
-        )
-        if args.trace:
-            follow_up["trace"] = True
-        answer = client.call("POST", "/agent", follow_up)
-    else:
-        raise RunError(f"the agent asked to confirm {MAX_CONFIRMATIONS} times in a row; stopped")
     show(args, answer, lambda reply: render_agent(reply, trace=args.trace))
-    return EXIT_OK
+    return answer
 
 
-def _decide(args: argparse.Namespace, ask: Ask) -> bool:
+def _decide(args: argparse.Namespace, ask: Ask | None) -> bool:
+    """--yes or --no, else the user's answer to "Run it?"; with no one to ask, or no answer, it is no."""
     if args.yes or args.no:
-        return bool(args.yes)
-    try:
-        return ask("Confirm? [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
+        approve, why = bool(args.yes), "--yes" if args.yes else "--no"
+    elif ask is None:
+        approve, why = False, "stdin is not a terminal; pass --yes to approve"
+    else:
+        try:
+            return ask("Run it? [y/N] ").strip().lower() in ("y", "yes")
+        except EOFError:
+            approve, why = False, "no answer"
+    if not args.json:
+        print(f"{'Approved' if approve else 'Declined'} ({why}).")
+    return approve
 
 
 def _default_models(client: Client, count: int) -> list[str]:
@@ -576,7 +588,7 @@ class Check:
         }
 
 
-def run_smoke(client: Client, args: argparse.Namespace, ask: Ask) -> int:
+def run_smoke(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     checks: list[Check] = []
 
     def check(method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True) -> Any:
@@ -632,7 +644,7 @@ def _smoke_problem(path: str, answer: Any) -> str:
     return ""
 
 
-COMMANDS: Final[dict[str, Callable[[Client, argparse.Namespace, Ask], int]]] = {
+COMMANDS: Final[dict[str, Callable[[Client, argparse.Namespace, Ask | None], int]]] = {
     "health": run_health,
     "models": run_models,
     "chat": run_chat,
@@ -684,14 +696,16 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--top-k", type=int, metavar="N", help="how many passages (default: the API's)")
     ask = command("ask", "POST /ask: an answer from the knowledge base, with citations")
     ask.add_argument("question")
-    ask.add_argument("--session-id", metavar="S", help="continue this conversation")
-    agent = command("agent", "POST /agent: ask the Bedrock agent")
+    ask.add_argument("--session-id", metavar="S", help=SESSION_HELP)
+    agent = command("agent", "POST /agent: talk to the agent, confirming the tickets it creates or closes")
     agent.add_argument("input")
-    agent.add_argument("--session-id", metavar="S", help="continue this conversation (default: a new one)")
-    agent.add_argument("--trace", action="store_true", help="print the steps the agent took")
+    agent.add_argument("--session-id", metavar="S", help=SESSION_HELP)
+    agent.add_argument(
+        "--trace", action="store_true", help="print the tools the agent called (requests the genai/admin scope)"
+    )
     decision = agent.add_mutually_exclusive_group()
-    decision.add_argument("--yes", action="store_true", help="confirm any action the agent asks about")
-    decision.add_argument("--no", action="store_true", help="decline any action the agent asks about")
+    decision.add_argument("--yes", action="store_true", help="run every tool call the agent asks to confirm")
+    decision.add_argument("--no", action="store_true", help="decline every tool call the agent asks to confirm")
     command("smoke", "call every route once: one PASS/FAIL line each; exit 1 if any failed")
     return parser
 
@@ -704,11 +718,15 @@ def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
 
     parser.add_argument(
         "--stack-name",
-        default=default(DEFAULT_STACK),
+        default=default(None),
         metavar="NAME",
-        help=f"Application stack (default: {DEFAULT_STACK})",
+        help="Application stack (default: <stack_prefix>-Application, as cdk.json configures it)",
     )
-    parser.add_argument("--region", default=default(None), help="AWS region of the stack (default: the SDK's)")
+    parser.add_argument(
+        "--region",
+        default=default(None),
+        help="AWS region of the stack (default: the region cdk.json configures, else the SDK's)",
+    )
     parser.add_argument("--json", action="store_true", default=default(False), help="print the raw JSON responses")
 
 
@@ -728,43 +746,36 @@ def main(
     cloudformation: Any = None,
     cognito: Any = None,
     opener: Opener | None = None,
-    ask: Ask = input,
+    ask: Ask | None = None,
 ) -> int:
-    """Run one subcommand; returns the exit code. Missing clients are boto3's for --region, urllib's opener."""
+    """Run one subcommand; returns the exit code. Missing clients are boto3's for the stack's region, urllib's
+    opener, and `input` for `ask` when stdin is a terminal."""
     try:
         args = parse_args(argv)
     except SystemExit as exit_:  # argparse printed the help, or the usage and a one-line error
         return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
-    client = Client(
-        stack_name=args.stack_name,
-        region=args.region,
-        cloudformation=cloudformation,
-        cognito=cognito,
-        opener=opener or urllib.request.urlopen,
-    )
+    if ask is None and sys.stdin.isatty():
+        ask = input
     try:
+        stack_name, region = locate(args.stack_name, args.region)
+        client = Client(
+            stack_name=stack_name,
+            region=region,
+            cloudformation=cloudformation,
+            cognito=cognito,
+            opener=opener or urllib.request.urlopen,
+            scopes=(INVOKE_SCOPE, ADMIN_SCOPE) if getattr(args, "trace", False) else (INVOKE_SCOPE,),
+        )
         return COMMANDS[args.command](client, args, ask)
     except ApiError as error:
         return fail(str(error), EXIT_FAILED)
-    except RunError as error:
+    except (RunError, StackError) as error:
         return fail(str(error), EXIT_ERROR)
     except (ClientError, BotoCoreError) as error:
         return fail(describe_aws_error(error), EXIT_ERROR)
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
-
-
-def describe_aws_error(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        message = _one_line(details.get("Message", "")) or "no message"
-        return f"{error.operation_name} failed: {details.get('Code', 'Unknown')}: {message}"
-    if isinstance(error, NoCredentialsError):
-        return "no AWS credentials found: configure them for the stack's account (AWS_PROFILE, aws sso login...)"
-    if isinstance(error, NoRegionError):
-        return "no AWS region configured: pass --region, or set AWS_REGION or a profile's region"
-    return _one_line(str(error))
 
 
 def fail(message: str, code: int) -> int:

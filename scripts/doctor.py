@@ -8,7 +8,8 @@ account from STS, then checks:
   model        every model the configuration calls: its inference profile (or on-demand offer, when called
                directly), and the account's access (Marketplace agreement, authorization, Anthropic use case)
   service      the region offers knowledge bases, guardrails, the vector store and AgentCore
-  concurrency  Lambda leaves room for the functions' reserved concurrency; the account limit is not tiny
+  concurrency  Lambda leaves room for the reserved concurrency of the functions (read from the app built for
+               the configuration); the account limit is not tiny
   network      the region has the AZs the VPC needs, and each interface endpoint is offered in the AZs it goes in
   cognito      the user pool domain prefix is free, or already this stack's
 
@@ -30,8 +31,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ if str(ROOT) not in sys.path:  # run as `python scripts/doctor.py`, the project'
     sys.path.insert(0, str(ROOT))
 
 from scripts.aws_errors import describe_aws_error  # noqa: E402
+from scripts.stack_outputs import application_stack_name, read_context  # noqa: E402
 from stacks.config import AppConfig, ConfigError, load_config, model_identifier  # noqa: E402
 
 PASS: Final = "PASS"  # noqa: S105 - a verdict, not a password
@@ -71,8 +73,6 @@ ROLLBACK_BOOTSTRAP_VERSION: Final = 23
 # Lambda keeps 100 concurrent executions unreserved (all of them when the account limit is lower).
 MIN_UNRESERVED: Final = 100
 CONCURRENCY_QUOTA: Final = "L-B99A9384"
-# The other two functions (agent tools, ingestion) reserve the VpcFunction default.
-OTHER_RESERVATIONS: Final = {"agent tools": 2, "ingestion": 2}
 ACCESS_DENIED: Final = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 # The IAM action behind every call the checks make, by operation: the policy `make doctor` needs, all read-only.
@@ -277,15 +277,42 @@ def check_services(clients: Clients, config: AppConfig, context: Context) -> lis
 
 
 def reservations(config: AppConfig) -> dict[str, int]:
-    """The reserved concurrency of each of the stack's functions; no reservation (None) counts as 0."""
-    return {"api": config.api.reserved_concurrency or 0, **OTHER_RESERVATIONS}
+    """The reserved concurrency of each function of the app built for `config`, by construct path; none is 0."""
+    # Imported here: the CDK starts Node.js, which only this check needs.
+    import aws_cdk as cdk  # noqa: PLC0415
+    from aws_cdk import aws_lambda as lambda_  # noqa: PLC0415
+
+    from stacks.app import build_app  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="doctor-") as outdir:
+        # cdk.json's feature flags shape the constructs as they do at synth; the settings come from `config`.
+        app = build_app(config, cdk.App(context=read_context(), outdir=outdir))
+        functions = [node for node in app.node.find_all() if isinstance(node, lambda_.CfnFunction)]
+        return {
+            _function_name(function.node.path): int(function.reserved_concurrent_executions or 0)
+            for function in functions
+        }
+
+
+def _function_name(path: str) -> str:
+    """`Agent/Tools` for `Application/Agent/Tools/Function/Resource`: the construct that made the function."""
+    parts = path.split("/")[1:-1]
+    while len(parts) > 1 and parts[-1] == "Function":
+        parts.pop()
+    return "/".join(parts)
 
 
 def check_concurrency(clients: Clients, config: AppConfig, context: Context) -> list[Result]:
     """The account has the unreserved concurrency the reservations take, and a usable limit."""
+    from stacks.constructs.packaging import PackagingError  # noqa: PLC0415 - it imports the CDK
+
     limits = clients("lambda").get_account_settings()["AccountLimit"]
     limit, unreserved = limits["ConcurrentExecutions"], limits["UnreservedConcurrentExecutions"]
-    wanted = reservations(config)
+    try:
+        wanted = reservations(config)
+    except PackagingError as error:
+        fix = "run `make synth` once where PyPI can be reached, then the doctor again"
+        return [Result(WARN, "concurrency", "reservations", f"could not build the app to read them: {error}", fix)]
     required = sum(wanted.values())
     floor = min(MIN_UNRESERVED, limit)
     increase = f"request a higher Lambda 'Concurrent executions' quota ({CONCURRENCY_QUOTA}) in Service Quotas"
@@ -361,7 +388,7 @@ def check_cognito(clients: Clients, config: AppConfig, context: Context) -> list
     pool = found.get("UserPoolId")
     if not pool:
         return [Result(PASS, "cognito", domain, "domain prefix is free")]
-    stack = f"{config.stack_prefix}-Application"
+    stack = application_stack_name(config)
     owner = _stack_of(clients("cloudformation"), pool)
     if found.get("AWSAccountId", context.account) == context.account and owner == stack:
         return [Result(PASS, "cognito", domain, f"already the domain of {stack}'s user pool")]
@@ -415,13 +442,6 @@ def render_table(results: Sequence[Result]) -> str:
     counts = {status: sum(result.status == status for result in results) for status in (PASS, WARN, FAIL)}
     lines.append(f"{counts[PASS]} passed, {counts[WARN]} warnings, {counts[FAIL]} failed")
     return "\n".join(lines)
-
-
-def read_context(overrides: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """cdk.json's context with the `-c` pairs over it, their values strings as the CDK CLI passes them."""
-    context = dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
-    context.update(overrides)
-    return context
 
 
 def _context_pair(text: str) -> tuple[str, str]:

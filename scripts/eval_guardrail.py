@@ -2,7 +2,8 @@
 deployed guardrail and print a pass/fail table.
 
 Run it after `make deploy`. It reads the `GuardrailId` and `GuardrailVersion` outputs of the Application
-stack, then sends each case's text to the Bedrock Runtime ApplyGuardrail API (as a user prompt for
+stack (<stack_prefix>-Application in the region cdk.json configures, unless --stack-name or --region say
+otherwise), then sends each case's text to the Bedrock Runtime ApplyGuardrail API (as a user prompt for
 source INPUT, as a model answer for source OUTPUT) against that published guardrail version, and compares
 what the guardrail did with what the case expects:
 
@@ -40,11 +41,16 @@ from pathlib import Path
 from typing import Any, Final
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 ROOT: Final = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python scripts/eval_guardrail.py`, the project's packages are one level up
+    sys.path.insert(0, str(ROOT))
+
+from scripts.aws_errors import describe_aws_error  # noqa: E402
+from scripts.stack_outputs import StackError, locate, read_outputs, require  # noqa: E402
+
 DEFAULT_CASES: Final = ROOT / "tests" / "guardrail_cases.toml"
-DEFAULT_STACK: Final = "BedrockGenAi-Application"
 ID_OUTPUT: Final = "GuardrailId"
 VERSION_OUTPUT: Final = "GuardrailVersion"
 
@@ -60,10 +66,6 @@ EXIT_ERROR: Final = 2
 
 class CasesError(Exception):
     """The cases file cannot be used; the message is one line naming the file, the case and the field."""
-
-
-class GuardrailNotFoundError(Exception):
-    """The stack, or its guardrail outputs, cannot be found."""
 
 
 class RunError(Exception):
@@ -152,28 +154,12 @@ def _parse_case(table: Mapping[str, Any], where: str) -> Case:
 
 
 def resolve_guardrail(cloudformation: Any, stack_name: str) -> tuple[str, str]:
-    """The guardrail id and published version from the outputs of the Application stack."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ValidationError":
-            raise
-        region = cloudformation.meta.region_name
-        raise GuardrailNotFoundError(
-            f"stack '{stack_name}' not found in {region}: {_one_line(error.response['Error'].get('Message', ''))}"
-            " (deploy it with `make deploy`, or pass --stack-name or --region)"
-        ) from None
-    if not stacks:
-        raise GuardrailNotFoundError(f"stack '{stack_name}' not found")
-    outputs = {output["OutputKey"]: output.get("OutputValue", "") for output in stacks[0].get("Outputs", [])}
-    missing = [key for key in (ID_OUTPUT, VERSION_OUTPUT) if not outputs.get(key)]
-    if missing:
-        present = ", ".join(sorted(outputs)) or "none"
-        raise GuardrailNotFoundError(
-            f"stack '{stack_name}' has no output {' or '.join(missing)} (its outputs: {present});"
-            " is the guardrail deployed? Pass --guardrail-id and --guardrail-version to skip the lookup"
-        )
-    return outputs[ID_OUTPUT], outputs[VERSION_OUTPUT]
+    """The guardrail id and published version from the outputs of the Application stack; StackError if absent."""
+    hint = "is the guardrail deployed? Pass --guardrail-id and --guardrail-version to skip the lookup"
+    guardrail_id, version = require(
+        read_outputs(cloudformation, stack_name), stack_name, (ID_OUTPUT, VERSION_OUTPUT), hint
+    )
+    return guardrail_id, version
 
 
 def evaluate(runtime: Any, guardrail_id: str, version: str, case: Case) -> Result:
@@ -299,13 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--stack-name",
-        default=DEFAULT_STACK,
         help=f"Application stack whose {ID_OUTPUT} and {VERSION_OUTPUT} outputs name the guardrail"
-        f" (default: {DEFAULT_STACK})",
+        " (default: <stack_prefix>-Application, as cdk.json configures it)",
     )
     parser.add_argument("--guardrail-id", help="guardrail id; with --guardrail-version, skips CloudFormation")
     parser.add_argument("--guardrail-version", help="published guardrail version, e.g. 1; with --guardrail-id")
-    parser.add_argument("--region", help="AWS region of the stack (default: the SDK's, e.g. AWS_REGION or profile)")
+    parser.add_argument(
+        "--region", help="AWS region of the stack (default: the region cdk.json configures, else the SDK's)"
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -329,10 +316,10 @@ def main(argv: Sequence[str] | None = None, *, runtime: Any = None, cloudformati
 
     try:
         guardrail_id, version, region, results = run(args, runtime, cloudformation)
-    except (CasesError, GuardrailNotFoundError, RunError) as error:
+    except (CasesError, StackError, RunError) as error:
         return fail(str(error))
     except (ClientError, BotoCoreError) as error:
-        return fail(_describe(error))
+        return fail(describe_aws_error(error))
 
     if args.json:
         print(render_json(results, guardrail_id, version))
@@ -349,14 +336,15 @@ def run(args: argparse.Namespace, runtime: Any, cloudformation: Any) -> tuple[st
     """
     cases = select(load_cases(args.cases), args.only)
     lookup = args.guardrail_id is None
+    stack_name, region = locate(args.stack_name, args.region)
     if runtime is None or (lookup and cloudformation is None):
-        session = boto3.session.Session(region_name=args.region)
+        session = boto3.session.Session(region_name=region)
         if runtime is None:
             runtime = session.client("bedrock-runtime")
         if lookup and cloudformation is None:
             cloudformation = session.client("cloudformation")
     if lookup:
-        guardrail_id, version = resolve_guardrail(cloudformation, args.stack_name)
+        guardrail_id, version = resolve_guardrail(cloudformation, stack_name)
     else:
         guardrail_id, version = args.guardrail_id, args.guardrail_version
     results = []
@@ -364,7 +352,7 @@ def run(args: argparse.Namespace, runtime: Any, cloudformation: Any) -> tuple[st
         try:
             results.append(evaluate(runtime, guardrail_id, version, case))
         except (ClientError, BotoCoreError) as error:
-            raise RunError(f"case '{case.name}': {_describe(error)}") from None
+            raise RunError(f"case '{case.name}': {describe_aws_error(error)}") from None
     return guardrail_id, version, runtime.meta.region_name, results
 
 
@@ -377,23 +365,6 @@ def select(cases: list[Case], only: Sequence[str]) -> list[Case]:
     if unknown:
         raise RunError(f"--only: no case named {', '.join(repr(name) for name in unknown)}")
     return [case for case in cases if case.name in only]
-
-
-def _describe(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        code = details.get("Code", "Unknown")
-        message = _one_line(details.get("Message", "")) or "no message"
-        return f"{error.operation_name} failed: {code}: {message}"
-    if isinstance(error, NoCredentialsError):
-        return "no AWS credentials found: configure them for the stack's account (AWS_PROFILE, aws sso login...)"
-    if isinstance(error, NoRegionError):
-        return "no AWS region configured: pass --region, or set AWS_REGION or a profile's region"
-    return _one_line(str(error))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def fail(message: str) -> int:

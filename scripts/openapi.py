@@ -37,7 +37,7 @@ def obj(properties: Mapping[str, Any], required: Sequence[str] | None = None, **
     return {**schema, **extra}
 
 
-CITATIONS = {"type": "array", "items": ref("Citation")}
+SESSION_ID = string("Issued by the API to this caller only: send it back to continue the conversation.")
 RESPONSE_SCHEMAS: dict[str, Any] = {
     "HealthResponse": obj({"status": string(enum=["ok"])}),
     "ModelsResponse": obj(
@@ -112,39 +112,44 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
     "AskResponse": obj(
         {
             "answer": string(),
-            "citations": CITATIONS,
-            "sessionId": string("Send it back to continue the conversation."),
+            "citations": {"type": "array", "items": ref("Citation")},
+            "sessionId": SESSION_ID,
             "guardrail": obj({"action": string(enum=["NONE", "INTERVENED"])}),
         }
     ),
+    "AgentCitation": obj({"source": string("The S3 URI of a document the agent's knowledge-base search returned.")}),
+    "Confirmation": obj(
+        {
+            "id": string("Send it back as confirm.id, with the same sessionId; it is valid for this caller only."),
+            "tool": string("The tool that would run: create_ticket or close_ticket."),
+            "input": {"type": "object", "description": "The exact input the tool would run with."},
+        },
+        description="A tool call that changes state, which the agent waits on: it runs only when the next request "
+        "sends confirm with this id and approve true; approve false declines it.",
+    ),
     "AgentResponse": obj(
         {
-            "answer": string(),
-            "sessionId": string("Send it back to continue the conversation."),
-            "citations": CITATIONS,
-            "confirmation": obj(
-                {
-                    "invocationId": string(),
-                    "actions": {
-                        "type": "array",
-                        "items": obj(
-                            {
-                                "actionGroup": string(),
-                                "function": string(),
-                                "parameters": {"type": "object", "additionalProperties": string()},
-                            }
-                        ),
-                    },
-                },
-                description="What the agent asks the user to confirm; answer with confirm in the next request.",
+            "answer": string(
+                "The agent's answer, or the guardrail's message when it intervened; it may be empty when the agent "
+                "asks to confirm a tool call."
             ),
+            "sessionId": SESSION_ID,
+            "citations": {"type": "array", "items": ref("AgentCitation")},
+            "stopReason": string(
+                "How the turn ended, e.g. end_turn, tool_use (with a confirmation), max_tokens; guardrail when the "
+                "guardrail blocked the input before the agent saw it."
+            ),
+            "usage": ref("Usage"),
+            "guardrail": ref("Guardrail"),
+            "confirmation": ref("Confirmation"),
             "trace": {
                 "type": "array",
                 "items": string(),
-                "description": "One-line summaries of the agent's steps, when trace was requested.",
+                "description": "One-line summaries of the agent's steps (tool calls and results), when trace was "
+                "requested; only callers with the genai/admin scope may request it.",
             },
         },
-        required=["answer", "sessionId", "citations"],
+        required=["answer", "sessionId", "citations", "stopReason", "guardrail"],
     ),
     "Error": obj(
         {
@@ -176,9 +181,13 @@ ERROR_RESPONSES: dict[str, Any] = {
         "API Gateway's request validation may answer first, with its own message."
     ),
     "Unauthorized": error("No valid Cognito token: API Gateway's authorizer answers.", "GatewayError"),
-    "AccessDenied": error("Bedrock denied access; the message says what to enable or allow."),
+    "AccessDenied": error(
+        "Bedrock denied access (the message says what to enable or allow), or the request sent a sessionId or a "
+        "confirmation issued to another caller (SessionNotYours, ConfirmationNotYours), or asked for the agent's "
+        "trace without the genai/admin scope (TraceNotAllowed)."
+    ),
     "NotFound": error("Bedrock could not find the model, knowledge base, agent or session."),
-    "Conflict": error("The agent session is busy with another request."),
+    "Conflict": error("Bedrock reported a conflict, e.g. the agent's session is busy with another request."),
     "Throttled": error(
         "Bedrock is throttling; retry after the delay.",
         headers={"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
@@ -200,7 +209,12 @@ POST_ROUTES = {
     "compare": ("CompareResponse", "Compare models", "The same prompt to two to four models, in parallel."),
     "retrieve": ("RetrieveResponse", "Search the knowledge base", "The passages most relevant to a query."),
     "ask": ("AskResponse", "Ask the knowledge base", "A generated answer with citations (RetrieveAndGenerate)."),
-    "agent": ("AgentResponse", "Talk to the agent", "A turn with the Bedrock agent, or the answer to its question."),
+    "agent": (
+        "AgentResponse",
+        "Talk to the agent",
+        "A turn with the agent (an Amazon Bedrock AgentCore harness), or the user's decision on the tool call it "
+        "asked to confirm.",
+    ),
 }
 
 
@@ -265,7 +279,9 @@ def build(schemas: Mapping[str, Any]) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "A Cognito user pool token, checked by API Gateway's Cognito authorizer.",
+                    "description": "A Cognito user pool access token, checked by API Gateway's Cognito "
+                    "authorizer: a person's, or a machine client's with the genai/invoke scope (and genai/admin "
+                    "for the agent's trace).",
                 }
             },
             "schemas": {**request_schemas, **RESPONSE_SCHEMAS},

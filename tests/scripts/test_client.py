@@ -4,6 +4,7 @@ endpoint and the API."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import subprocess
@@ -25,13 +26,14 @@ from scripts.client import (
     confirm_request,
     fetch_token,
     main,
+    render_agent,
     render_ask,
     render_chat,
     render_retrieve,
 )
 
 from .client_fakes import API_URL, TOKEN, TOKEN_URL, FakeOpener
-from .conftest import offline_client
+from .conftest import Settings, offline_client
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "client.py"
 STACK = "BedrockGenAi-Application"
@@ -80,19 +82,31 @@ ANSWER = {
     ],
     "sessionId": "rag-1",
 }
-CONFIRMATION = {
+USAGE = {"inputTokens": 812, "outputTokens": 64, "totalTokens": 876}
+AGENT_ANSWER = {
+    "answer": "The last sync completed at 02:00 UTC.",
+    "sessionId": "agent-1",
+    "citations": [{"source": "s3://docs-bucket/documents/ops.md"}, {"source": "s3://docs-bucket/documents/faq.md"}],
+    "stopReason": "end_turn",
+    "usage": USAGE,
+    "guardrail": {"action": "NONE"},
+}
+CONFIRMATION_ID = "eyJpZCI6InRvb2x1c2VfMSJ9.5f1c0ffee5f1c0ffee5f1c0ffee5f1c0"
+CONFIRMATION: dict[str, Any] = {
     "answer": "",
     "sessionId": "agent-2",
     "citations": [],
+    "stopReason": "tool_use",
+    "usage": USAGE,
+    "guardrail": {"action": "NONE"},
     "confirmation": {
-        "invocationId": "inv-1",
-        "actions": [
-            {
-                "actionGroup": "SupportTickets",
-                "function": "create_ticket",
-                "parameters": {"subject": "Nightly sync failed", "priority": "high"},
-            }
-        ],
+        "id": CONFIRMATION_ID,
+        "tool": "create_ticket",
+        "input": {
+            "subject": "Nightly sync failed",
+            "description": 'The 02:00 sync stopped at\n"documents/ops.md".',
+            "priority": "high",
+        },
     },
 }
 
@@ -118,7 +132,7 @@ class Api:
     cognito: Any
     opener: FakeOpener
 
-    def run(self, *argv: str, ask: Callable[[str], str] = never_ask) -> int:
+    def run(self, *argv: str, ask: Callable[[str], str] | None = never_ask) -> int:
         return main(list(argv), cloudformation=self.cloudformation, cognito=self.cognito, opener=self.opener, ask=ask)
 
 
@@ -352,27 +366,39 @@ def test_renderers_say_when_there_is_nothing() -> None:
 # --- agent ---
 
 
-def test_agent_sends_the_input_and_prints_trace_answer_citations_and_session(
+def test_agent_sends_the_input_and_prints_answer_citations_and_session(
     api: Api, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answer = {
-        "answer": "It is 10:00 UTC.",
-        "citations": [{"text": "It is", "sources": ["s3://docs-bucket/documents/ops.md"]}],
-        "sessionId": "agent-1",
-        "trace": ["pre-processing: valid input", "action: StatusApi GET /time"],
-    }
-    api.opener.reply("POST", "/agent", 200, answer)
+    api.opener.reply("POST", "/agent", 200, AGENT_ANSWER)
 
-    assert api.run("agent", "What time is it?", "--session-id", "agent-1", "--trace") == 0
+    assert api.run("agent", "When did the last sync run?", "--session-id", "agent-1") == 0
 
-    assert api.opener.api_calls[0].body == {"input": "What time is it?", "sessionId": "agent-1", "trace": True}
+    (call,) = api.opener.api_calls
+    assert call.body == {"input": "When did the last sync run?", "sessionId": "agent-1"}
+    assert api.opener.token_requests[0].body == "grant_type=client_credentials&scope=genai/invoke"
     assert capsys.readouterr().out == (
-        "trace: pre-processing: valid input\n"
-        "trace: action: StatusApi GET /time\n"
-        "It is 10:00 UTC.\n"
+        "The last sync completed at 02:00 UTC.\n"
         "  [1] s3://docs-bucket/documents/ops.md\n"
+        "  [2] s3://docs-bucket/documents/faq.md\n"
         "session: agent-1\n"
     )
+
+
+def test_agent_trace_asks_for_the_admin_scope_and_prints_the_steps(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traced = {**AGENT_ANSWER, "trace": ["tool call: knowledge___sync_status", "tool result: sync_status success"]}
+    api.opener.reply("POST", "/agent", 200, traced)
+
+    assert api.run("agent", "When did the last sync run?", "--trace") == 0
+
+    assert api.opener.token_requests[0].body == "grant_type=client_credentials&scope=genai/invoke+genai/admin"
+    assert api.opener.api_calls[0].body == {"input": "When did the last sync run?", "trace": True}
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        "trace: tool call: knowledge___sync_status",
+        "trace: tool result: sync_status success",
+        "The last sync completed at 02:00 UTC.",
+    ]
 
 
 def test_agent_prints_no_trace_unless_asked(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
@@ -384,18 +410,41 @@ def test_agent_prints_no_trace_unless_asked(api: Api, capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == "Hi.\nsession: s\n"
 
 
+def test_a_refused_admin_scope_says_which_scope(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.reply("POST", TOKEN_URL, 400, {"error": "invalid_scope"})
+
+    assert api.run("agent", "Hi", "--trace") == 2
+
+    assert_one_line_error(
+        capsys.readouterr().err,
+        "the token endpoint refused the machine client: 400 invalid_scope"
+        " (scope genai/invoke genai/admin: may the machine client request it?)",
+    )
+
+
+SHOWN = (
+    "The agent wants to run create_ticket with:\n"
+    '  subject: "Nightly sync failed"\n'
+    '  description: "The 02:00 sync stopped at\\n\\"documents/ops.md\\"."\n'
+    '  priority: "high"\n'
+)
+
+
 @pytest.mark.parametrize(
-    ("flags", "reply", "approve"),
+    ("flags", "reply", "outcome"),
     [
-        pytest.param(["--yes"], None, True, id="yes"),
-        pytest.param(["--no"], None, False, id="no"),
-        pytest.param([], " Y ", True, id="interactive yes"),
-        pytest.param([], "", False, id="interactive default"),
+        pytest.param(["--yes"], None, (True, "Approved (--yes).\n"), id="yes"),
+        pytest.param(["--no"], None, (False, "Declined (--no).\n"), id="no"),
+        pytest.param([], " Y ", (True, ""), id="interactive yes"),
+        pytest.param([], "yes", (True, ""), id="interactive yes in full"),
+        pytest.param([], "", (False, ""), id="interactive default"),
+        pytest.param([], "ok", (False, ""), id="interactive anything else"),
     ],
 )
 def test_agent_confirmation_round_trip(
-    api: Api, capsys: pytest.CaptureFixture[str], flags: list[str], reply: str | None, approve: bool
+    api: Api, capsys: pytest.CaptureFixture[str], flags: list[str], reply: str | None, outcome: tuple[bool, str]
 ) -> None:
+    approve, note = outcome
     api.opener.reply("POST", "/agent", 200, CONFIRMATION)
     done = "Ticket T-42 created." if approve else "OK, I did not open a ticket."
     api.opener.reply("POST", "/agent", 200, {"answer": done, "sessionId": "agent-2"})
@@ -408,23 +457,11 @@ def test_agent_confirmation_round_trip(
 
     assert api.run("agent", "Open a ticket: the nightly sync failed", *flags, ask=ask) == 0
 
-    assert prompts == ([] if flags else ["Confirm? [y/N] "])
+    assert prompts == ([] if flags else ["Run it? [y/N] "])
     first, follow_up = api.opener.api_calls
     assert first.body == {"input": "Open a ticket: the nightly sync failed"}
-    assert follow_up.body == {
-        "sessionId": "agent-2",
-        "confirm": {
-            "invocationId": "inv-1",
-            "approve": approve,
-            "actions": [{"actionGroup": "SupportTickets", "function": "create_ticket"}],
-        },
-    }
-    assert capsys.readouterr().out == (
-        "The agent wants to:\n"
-        "  SupportTickets.create_ticket(subject='Nightly sync failed', priority='high')\n"
-        f"{done}\n"
-        "session: agent-2\n"
-    )
+    assert follow_up.body == {"sessionId": "agent-2", "confirm": {"id": CONFIRMATION_ID, "approve": approve}}
+    assert capsys.readouterr().out == f"{SHOWN}{note}{done}\nsession: agent-2\n"
 
 
 def test_agent_shows_what_it_said_before_asking(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
@@ -433,10 +470,20 @@ def test_agent_shows_what_it_said_before_asking(api: Api, capsys: pytest.Capture
 
     assert api.run("agent", "Open a ticket", "--yes") == 0
 
-    assert capsys.readouterr().out.startswith("I will open this ticket.\nThe agent wants to:\n")
+    assert capsys.readouterr().out.startswith(f"I will open this ticket.\n{SHOWN}")
 
 
-def test_agent_declines_when_stdin_is_closed(api: Api) -> None:
+def test_agent_shows_a_tool_call_without_input(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    closing = {"id": CONFIRMATION_ID, "tool": "close_ticket", "input": {}}
+    api.opener.reply("POST", "/agent", 200, {**CONFIRMATION, "confirmation": closing})
+    api.opener.reply("POST", "/agent", 200, {"answer": "Which ticket?", "sessionId": "agent-2"})
+
+    assert api.run("agent", "Close it", "--no") == 0
+
+    assert capsys.readouterr().out.startswith("The agent wants to run close_ticket, with no input.\n")
+
+
+def test_agent_declines_when_stdin_is_closed(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
     api.opener.reply("POST", "/agent", 200, CONFIRMATION)
     api.opener.reply("POST", "/agent", 200, {"answer": "OK.", "sessionId": "agent-2"})
 
@@ -445,28 +492,67 @@ def test_agent_declines_when_stdin_is_closed(api: Api) -> None:
 
     assert api.run("agent", "Open a ticket", ask=closed) == 0
     assert api.opener.api_calls[1].body["confirm"]["approve"] is False
+    assert "Declined (no answer).\n" in capsys.readouterr().out
 
 
-def test_confirm_request_names_every_action() -> None:
-    confirmation = {
-        "invocationId": "inv-9",
-        "actions": [
-            {"actionGroup": "SupportTickets", "function": "close_ticket", "parameters": {"ticketId": "T-1"}},
-            {"actionGroup": "SupportTickets", "function": "create_ticket", "parameters": {}},
-        ],
-    }
+def test_agent_declines_without_asking_when_stdin_is_not_a_terminal(
+    api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # piped in: not an answer the user saw a question for
+    api.opener.reply("POST", "/agent", 200, CONFIRMATION)
+    api.opener.reply("POST", "/agent", 200, {"answer": "OK.", "sessionId": "agent-2"})
 
-    assert confirm_request("s-1", confirmation, approve=False) == {
+    assert api.run("agent", "Open a ticket", ask=None) == 0
+
+    assert api.opener.api_calls[1].body["confirm"]["approve"] is False
+    assert "Declined (stdin is not a terminal; pass --yes to approve).\n" in capsys.readouterr().out
+
+
+def test_agent_keeps_the_trace_and_follows_each_confirmation(api: Api) -> None:
+    second = {**CONFIRMATION, "sessionId": "agent-2", "confirmation": {**CONFIRMATION["confirmation"], "id": "c2.t"}}
+    api.opener.reply("POST", "/agent", 200, CONFIRMATION)
+    api.opener.reply("POST", "/agent", 200, second)
+    api.opener.reply("POST", "/agent", 200, {"answer": "Both done.", "sessionId": "agent-2"})
+
+    assert api.run("agent", "Open two tickets", "--session-id", "agent-2", "--yes", "--trace") == 0
+
+    assert [call.body for call in api.opener.api_calls] == [
+        {"input": "Open two tickets", "sessionId": "agent-2", "trace": True},
+        {"sessionId": "agent-2", "confirm": {"id": CONFIRMATION_ID, "approve": True}, "trace": True},
+        {"sessionId": "agent-2", "confirm": {"id": "c2.t", "approve": True}, "trace": True},
+    ]
+
+
+def test_agent_stops_after_five_confirmations_in_a_row(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(6):
+        api.opener.reply("POST", "/agent", 200, CONFIRMATION)
+
+    assert api.run("agent", "Open tickets forever", "--yes") == 2
+
+    assert len(api.opener.api_calls) == 6
+    assert [call.body.get("confirm", {}).get("approve") for call in api.opener.api_calls] == [None] + [True] * 5
+    out, err = capsys.readouterr()
+    assert out.count("The agent wants to run create_ticket") == 6
+    assert_one_line_error(
+        err,
+        "the agent asked to confirm a tool call 6 times in a row; stopped without an answer"
+        " (continue with --session-id agent-2)",
+    )
+
+
+def test_confirm_request_sends_the_id_and_the_decision() -> None:
+    assert confirm_request("s-1", "payload.tag", approve=False) == {
         "sessionId": "s-1",
-        "confirm": {
-            "invocationId": "inv-9",
-            "approve": False,
-            "actions": [
-                {"actionGroup": "SupportTickets", "function": "close_ticket"},
-                {"actionGroup": "SupportTickets", "function": "create_ticket"},
-            ],
-        },
+        "confirm": {"id": "payload.tag", "approve": False},
     }
+
+
+def test_render_agent_tolerates_missing_fields() -> None:
+    assert render_agent({}) == "(no answer)"
+    assert render_agent({"confirmation": "not an object"}) == "(no answer)"
+    assert render_agent({"confirmation": {"input": {"ticket_id": "T-1"}}}) == (
+        'The agent wants to run ? with:\n  ticket_id: "T-1"'
+    )
 
 
 # --- --json ---
@@ -663,6 +749,16 @@ def test_a_missing_output_exits_2(
         " (its outputs: ApiUrl, MachineClientId, PeopleClientId, UserPoolId); is the API deployed?",
     )
     assert clients.opener.sent == []
+
+
+def test_the_stack_is_the_one_cdk_json_configures(
+    clients: Api, cloudformation_stub: Stubber, cdk_json: Settings
+) -> None:
+    cdk_json({"stack_prefix": "Acme"})
+    cloudformation_stub.add_response("describe_stacks", describe_stacks(OUTPUTS), {"StackName": "Acme-Application"})
+    clients.opener.reply("GET", "/health", 200, {"status": "ok"})
+
+    assert clients.run("health") == 0
 
 
 def test_a_missing_stack_exits_2(

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import botocore.session
@@ -546,14 +546,11 @@ def test_concurrency_fails_and_warns_on_a_new_accounts_limit(aws: Aws) -> None:
     assert "L-B99A9384" in results[1].fix
 
 
-def test_concurrency_counts_no_reservation_as_zero() -> None:
-    config = configure(api={"reserved_concurrency": 7})
-    without = replace(config, api=replace(config.api, reserved_concurrency=cast(Any, None)))
-
-    found = reservations(without)
+def test_reservations_follow_the_configuration() -> None:
+    found = reservations(configure(api={"reserved_concurrency": 7}))
 
     assert set(found) == {"Ingestion", "Agent/Tools", "Api"}
-    assert found["Api"] == 0
+    assert found["Api"] == 7
 
 
 def test_concurrency_only_warns_about_a_small_limit_when_nothing_is_reserved(
@@ -585,21 +582,21 @@ def test_concurrency_warns_when_the_app_cannot_be_built(aws: Aws, monkeypatch: p
 
 
 def test_reservations_are_the_ones_the_templates_make(assembly: Assembly) -> None:
-    """Each function of the synthesized templates, by construct path, and its reservation (0 for none)."""
+    """Each function of the synthesized templates that reserves concurrency (perhaps none), by construct path."""
     templates = [assembly.template(stack)["Resources"].values() for stack in assembly.stacks]
-    functions = {
-        resource["Metadata"]["aws:cdk:path"]: resource["Properties"].get("ReservedConcurrentExecutions", 0)
+    reserved = {
+        resource["Metadata"]["aws:cdk:path"]: resource["Properties"]["ReservedConcurrentExecutions"]
         for resources in templates
         for resource in resources
-        if resource["Type"] == "AWS::Lambda::Function"
+        if resource["Type"] == "AWS::Lambda::Function" and "ReservedConcurrentExecutions" in resource["Properties"]
     }
 
-    found = reservations(load_config(read_context([])))
+    found = {name: count for name, count in reservations(configure()).items() if count}
 
-    assert len(found) == len(functions)
+    assert len(found) == len(reserved)
     for name, count in found.items():
-        [path] = [path for path in functions if path.partition("/")[2].startswith(f"{name}/")]
-        assert functions[path] == count, path
+        [path] = [path for path in reserved if path.partition("/")[2].startswith(f"{name}/")]
+        assert reserved[path] == count, path
 
 
 # --- network ---
@@ -706,7 +703,7 @@ def test_network_fails_when_the_region_has_no_such_endpoint_service(aws: Aws) ->
 
 def test_interface_endpoints_go_in_the_first_azs_of_fn_getazs(assembly: Assembly) -> None:
     """What check_network assumes of the template: endpoint service names, and subnets in the first AZs."""
-    config = load_config(read_context([]))
+    config = configure()
     resources = assembly.template("Foundation")["Resources"]
     endpoints = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::EC2::VPCEndpoint"]
     interface = [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
@@ -795,7 +792,7 @@ def test_domain_prefix_is_the_one_the_template_asks_for(assembly: Assembly) -> N
     [(separator, [prefix, account])] = [domain["Fn::Join"] for domain in domains]
 
     assert account == {"Ref": "AWS::AccountId"}
-    assert domain_prefix(load_config(read_context([])), ACCOUNT) == f"{prefix}{separator}{ACCOUNT}"
+    assert domain_prefix(configure(), ACCOUNT) == f"{prefix}{separator}{ACCOUNT}"
     assert domain_prefix(configure(stack_prefix="AcmeGenAi"), ACCOUNT) == f"acmegenai-application-{ACCOUNT}"
 
 
@@ -880,7 +877,7 @@ def expect_account(aws: Aws, account: str = ACCOUNT) -> None:
 
 
 ONE_MODEL_ARGS = ["-c", f"genai.api={json.dumps(ONE_MODEL)}"]
-MAIN_CONFIG = load_config(read_context([("genai.api", json.dumps(ONE_MODEL))]))
+MAIN_CONFIG = configure(api=ONE_MODEL)  # what main reads: no settings in cdk.json (conftest), then ONE_MODEL_ARGS
 # The findings of a run over MAIN_CONFIG: bootstrap, 3 models (Haiku, Titan, the Anthropic use case), 6 services,
 # concurrency, the AZs and each interface endpoint, the Cognito domain.
 FINDINGS = 1 + 3 + 6 + 1 + 1 + len(MAIN_CONFIG.network.interface_endpoints) + 1
@@ -930,7 +927,12 @@ def test_main_exits_1_on_a_failed_check(aws: Aws, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("argv", "session_region", "used"),
     [
-        pytest.param(["-c", "genai.region=eu-west-1", "--region", "us-west-2"], "ap-south-1", "eu-west-1", id="config"),
+        pytest.param(
+            ["-c", "genai.region=eu-west-1", "-c", "genai.inference_profile=eu", "--region", "us-west-2"],
+            "ap-south-1",
+            "eu-west-1",
+            id="config",
+        ),
         pytest.param(["--region", "us-west-2"], "ap-south-1", "us-west-2", id="--region"),
         pytest.param([], "ap-south-1", "ap-south-1", id="session"),
     ],

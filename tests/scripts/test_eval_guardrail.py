@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,6 @@ from scripts.eval_guardrail import (
     SOURCES,
     Case,
     CasesError,
-    GuardrailNotFoundError,
     Result,
     classify,
     evaluate,
@@ -29,8 +27,10 @@ from scripts.eval_guardrail import (
     render_table,
     resolve_guardrail,
 )
+from scripts.stack_outputs import StackError
 
 from .conftest import Aws
+from .no_aws import remove_aws_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "eval_guardrail.py"
@@ -340,11 +340,11 @@ def test_resolve_guardrail_names_a_missing_stack(cloudformation: Any, cloudforma
         "describe_stacks", "ValidationError", "Stack with id Other-Application does not exist", 400
     )
 
-    with pytest.raises(GuardrailNotFoundError) as raised:
+    with pytest.raises(StackError) as raised:
         resolve_guardrail(cloudformation, "Other-Application")
 
     assert str(raised.value) == (
-        "stack 'Other-Application' not found in us-east-1: Stack with id Other-Application does not exist"
+        "stack 'Other-Application' not found in us-east-1"
         " (deploy it with `make deploy`, or pass --stack-name or --region)"
     )
 
@@ -361,7 +361,7 @@ def test_resolve_guardrail_names_missing_outputs(
 ) -> None:
     cloudformation_stub.add_response("describe_stacks", stack(outputs), {"StackName": STACK})
 
-    with pytest.raises(GuardrailNotFoundError) as raised:
+    with pytest.raises(StackError) as raised:
         resolve_guardrail(cloudformation, STACK)
 
     assert str(raised.value) == (
@@ -600,7 +600,7 @@ def test_main_exits_2_when_the_stack_is_missing(cases_file: Path, aws: Aws, caps
     assert code == 2
     assert out == ""
     assert err == (
-        f"eval_guardrail: error: stack '{STACK}' not found in us-east-1: Stack with id {STACK} does not exist"
+        f"eval_guardrail: error: stack '{STACK}' not found in us-east-1"
         " (deploy it with `make deploy`, or pass --stack-name or --region)\n"
     )
 
@@ -703,15 +703,7 @@ def test_main_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.fixture
 def no_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No credentials, no region, and an endpoint that cannot be reached should anything still be sent."""
-    for name in [name for name in os.environ if name.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "no-boto-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    remove_aws_environment(monkeypatch, tmp_path)
 
 
 @pytest.mark.usefixtures("no_aws_environment")

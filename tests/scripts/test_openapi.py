@@ -84,6 +84,32 @@ def test_every_operation_answers_json_and_errors_in_the_envelope() -> None:
     assert "Retry-After" in throttled["headers"]
 
 
+def test_the_agent_answer_is_described_as_the_api_returns_it() -> None:
+    """POST /agent: the answer, citations with a source, the tool call to confirm, usage and the trace."""
+    schemas = DOCUMENT["components"]["schemas"]
+    answer = resolve(
+        DOCUMENT["paths"]["/agent"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    )
+
+    assert set(answer["properties"]) == {
+        "answer",
+        "sessionId",
+        "citations",
+        "stopReason",
+        "usage",
+        "guardrail",
+        "confirmation",
+        "trace",
+    }
+    assert set(answer["required"]) == {"answer", "sessionId", "citations", "stopReason", "guardrail"}
+    assert set(resolve(answer["properties"]["citations"]["items"]["$ref"])["properties"]) == {"source"}
+    confirmation = resolve(answer["properties"]["confirmation"]["$ref"])
+    assert confirmation["required"] == ["id", "tool", "input"]
+    assert set(schemas["Usage"]["properties"]) == {"inputTokens", "outputTokens", "totalTokens"}
+    request = schemas[SCHEMA_ENTRIES["agent"]["title"]]["properties"]
+    assert set(request["confirm"]["properties"]) == {"id", "approve"}
+
+
 def test_every_reference_resolves() -> None:
     found = list(references(DOCUMENT))
 
