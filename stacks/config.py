@@ -620,6 +620,24 @@ class ApiConfig:
         help="The models callers may choose",
     )
     generation_model: str = setting(MODEL_ID, DEFAULT_MODEL, help="What POST /ask answers with: one of models")
+    system_prompt: str = setting(
+        Text(4000),
+        "You are a helpful assistant. Answer briefly and accurately, and say so when you do not know.",
+        help="The system prompt of /chat and /compare (callers cannot send their own)",
+    )
+    max_tokens: int = setting(Integer(1, 8192), 1024, help="Output tokens of a model call that asks for none")
+    max_tokens_ceiling: int = setting(
+        Integer(1, 8192), 4096, help="The most output tokens any call gets, whatever it asks for"
+    )
+    max_request_characters: int = setting(
+        Integer(1000, 200_000), 24_000, help="The most text a request may carry, all fields together (else 413)"
+    )
+    caller_calls_per_minute: int = setting(
+        Integer(1, 10_000), 20, help="Model calls a caller may make a minute (a compare counts one per model)"
+    )
+    stream_timeout_seconds: int = setting(
+        Integer(30, 900), 300, help="Longest streamed answer (the streaming function's timeout)"
+    )
 
 
 @rule(ApiConfig)
@@ -630,6 +648,7 @@ def _api_models(get: Reader) -> dict[str, Any]:
         raise _fail(get.path + "models", get.raw("models"), "a list of distinct models")
     if model_identifier(get("generation_model"), profile) not in ids:
         raise _fail(get.path + "generation_model", get("generation_model"), "one of the models in api.models")
+    get("max_tokens", Integer(1, get("max_tokens_ceiling"), get.path + "max_tokens_ceiling"))
     return {"inference_profile": profile}
 
 

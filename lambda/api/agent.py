@@ -3,7 +3,8 @@
 The harness runs the model, its memory and the gateway's tools. When the model calls an inline tool it hands
 the call back: reads run here at once, as the verified caller; a call that changes state is returned to the
 client for confirmation, and runs only when the client sends back the exact action with `approve: true`.
-The guardrail checks the user's message before the turn and the answer after it.
+The guardrail checks the user's message before the turn and the answer after it (on /agent/stream, a
+sentence-sized piece at a time, before the piece is sent).
 """
 
 import base64
@@ -14,13 +15,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from api import guardrail
-from api.config import Settings
-from api.errors import BEDROCK_ERRORS, ApiError, Target, bad_request, from_bedrock, one_line
+from api import guardrail, sse
+from api.errors import AWS_ERRORS, ApiError, bad_request, from_aws, one_line
 from api.identity import Caller
-from api.reply import Reply
+from api.reply import Call, Reply
+from api.services import Services
 from api.sessions import AGENT, SessionBinder
-from api.toolbox import Toolbox, ToolResult
+from api.toolbox import ToolResult
 from api.tools import Invocation, ToolUse
 
 CONFIRM = "confirm"
@@ -222,110 +223,194 @@ def not_your_confirmation() -> ApiError:
     )
 
 
-def agent_target() -> Target:
-    return Target(resource="the agent", access="")
+# The buffered route must answer within the function's 28 s: the harness stops the turn itself a little before.
+BUFFERED_TIMEOUT_SECONDS = 24
+# A streamed answer is checked by the guardrail a piece at a time: at the end of a sentence past this length.
+CHECKED_PIECE = 200
+SENTENCE_ENDS = (". ", "! ", "? ", "\n")
 
 
-@dataclass
 class Agent:
-    """Everything a turn needs: the harness client, the guardrail's client, the tools and the session keys."""
+    """One request's turn with the harness: the caller's session, tools and confirmations, and the guardrail."""
 
-    harness: Any
-    runtime: Any
-    settings: Settings
-    toolbox: Toolbox
-    sessions: SessionBinder
-    timeout_seconds: int
+    def __init__(self, services: Services, call: Call, *, timeout_seconds: int) -> None:
+        settings = services.settings
+        settings.require("HARNESS_ARN", "HARNESS_ENDPOINT", "GUARDRAIL_ID", "GUARDRAIL_VERSION")
+        body = call.body
+        if ("input" in body) == (CONFIRM in body):
+            raise bad_request("body: send exactly one of input (a message) and confirm (a decision on a confirmation).")
+        self.caller = call.identity
+        if body.get("trace") and not self.caller.is_admin:
+            raise ApiError(403, "TraceNotAllowed", "Only callers with the genai/admin scope may ask for a trace.")
+        self.services = services
+        self.body = body
+        self.sessions = services.sessions()
+        self.toolbox = services.toolbox
+        self.timeout_seconds = timeout_seconds
+        self.session_id = self._session()
+        services.spend(self.caller)
 
-    def request(self, session_id: str, caller: Caller, content: list[dict[str, Any]]) -> dict[str, Any]:
+    def request(self, content: list[dict[str, Any]]) -> dict[str, Any]:
         """The InvokeHarness request: never a model, prompt or tools override, so the harness config holds."""
+        settings = self.services.settings
         return {
-            "harnessArn": self.settings.get("HARNESS_ARN"),
-            "qualifier": self.settings.get("HARNESS_ENDPOINT"),
-            "runtimeSessionId": session_id,
-            "actorId": caller.id,
+            "harnessArn": settings.get("HARNESS_ARN"),
+            "qualifier": settings.get("HARNESS_ENDPOINT"),
+            "runtimeSessionId": self.session_id,
+            "actorId": self.caller.id,
             "messages": [{"role": "user", "content": content}],
             "timeoutSeconds": self.timeout_seconds,
         }
 
-    def invoke(self, session_id: str, caller: Caller, content: list[dict[str, Any]]) -> Turn:
-        try:
-            # Errors come with the response or while its stream is read: both are the harness's errors.
-            response = self.harness.invoke_harness(**self.request(session_id, caller, content))
-            return read_turn(response["stream"])
-        except BEDROCK_ERRORS as error:
-            raise from_bedrock(error, agent_target()) from error
+    def first_content(self) -> list[dict[str, Any]] | guardrail.Verdict:
+        """What the first turn sends: the checked message or the decision's result; the verdict if blocked."""
+        if CONFIRM in self.body:
+            return [self._decide(self.body[CONFIRM]).block()]
+        [checked] = guardrail.apply(self.services, [self.body["input"]], source="INPUT")
+        if checked.intervened:
+            return checked
+        return [{"text": self.body["input"]}]
 
-    def converse(self, session_id: str, caller: Caller, content: list[dict[str, Any]]) -> Iterator[Turn]:
-        """The turns of one request: reads run and resume the harness, until a turn ends or asks to confirm."""
+    def turns(self, content: list[dict[str, Any]]) -> Iterator[str | Turn]:
+        """The answer's text as it streams in, and each turn as it ends: reads run and resume the harness, until
+        a turn ends or asks to confirm."""
         for _ in range(MAX_HANDOFFS):
-            turn = self.invoke(session_id, caller, content)
+            reader = TurnReader()
+            try:
+                # Errors come with the response or while its stream is read: both are the harness's errors.
+                response = self.services.agentcore.invoke_harness(**self.request(content))
+                for event in response["stream"]:
+                    text = reader.feed(event)
+                    if text:
+                        yield text
+            except AWS_ERRORS as error:
+                raise from_aws(error) from error
+            turn = reader.finish()
             yield turn
             use = turn.pending
             if use is None or self.toolbox.needs_confirmation(use):
                 return
-            content = [self.toolbox.run(Invocation(caller, session_id, use)).block()]
+            content = [self.toolbox.run(Invocation(self.caller, self.session_id, use)).block()]
 
-    def answer(self, caller: Caller, body: Mapping[str, Any]) -> Reply:
-        """Answer POST /agent: a message, or the user's decision on the action the last answer asked about."""
-        self.settings.require("HARNESS_ARN", "HARNESS_ENDPOINT", "GUARDRAIL_ID", "GUARDRAIL_VERSION")
-        if ("input" in body) == (CONFIRM in body):
-            raise bad_request("body: send exactly one of input (a message) and confirm (a decision on a confirmation).")
-        if body.get("trace") and not caller.is_admin:
-            raise ApiError(403, "TraceNotAllowed", "Only callers with the genai/admin scope may ask for a trace.")
-        session_id = self._session(caller, body)
-        if CONFIRM in body:
-            content = [self._decide(caller, session_id, body[CONFIRM]).block()]
-        else:
-            [checked] = guardrail.apply(self.runtime, self.settings, [body["input"]], source="INPUT")
-            if checked.intervened:
-                blocked = {"answer": checked.text, "sessionId": session_id, "citations": [], "stopReason": "guardrail"}
-                return Reply({**blocked, "guardrail": checked.summary()}, interventions=1)
-            content = [{"text": body["input"]}]
-        turns = list(self.converse(session_id, caller, content))
-        return self._reply(caller, session_id, turns, trace=bool(body.get("trace")))
+    def confirmation(self, turn: Turn) -> dict[str, Any] | None:
+        """The confirmation the turn ends on, if it hands back a state change."""
+        if turn.pending is None or not self.toolbox.needs_confirmation(turn.pending):
+            return None
+        return {
+            "id": Confirmations(self.sessions).issue(self.caller, self.session_id, turn.pending),
+            "tool": turn.pending.name,
+            "input": turn.pending.input,
+        }
 
-    def _session(self, caller: Caller, body: Mapping[str, Any]) -> str:
+    def _session(self) -> str:
         """The caller's session: the one they continue (checked to be theirs), or a new one."""
-        if "sessionId" in body:
-            self.sessions.value(AGENT, caller, body["sessionId"])
-            return str(body["sessionId"])
-        if CONFIRM in body:
+        if "sessionId" in self.body:
+            self.sessions.value(AGENT, self.caller, self.body["sessionId"])
+            return str(self.body["sessionId"])
+        if CONFIRM in self.body:
             raise bad_request("sessionId: is required with confirm; send the sessionId of the answer that asked.")
-        return self.sessions.new(AGENT, caller)
+        return self.sessions.new(AGENT, self.caller)
 
-    def _decide(self, caller: Caller, session_id: str, decision: Mapping[str, Any]) -> ToolResult:
+    def _decide(self, decision: Mapping[str, Any]) -> ToolResult:
         """Run the confirmed action, or tell the model the user declined; only an explicit approval runs it."""
-        use = Confirmations(self.sessions).action(caller, session_id, decision["id"])
+        use = Confirmations(self.sessions).action(self.caller, self.session_id, decision["id"])
         if decision.get("approve") is True:
-            return self.toolbox.run(Invocation(caller, session_id, use))
+            return self.toolbox.run(Invocation(self.caller, self.session_id, use))
         return self.toolbox.decline(use)
 
-    def _reply(self, caller: Caller, session_id: str, turns: list[Turn], *, trace: bool) -> Reply:
-        last = turns[-1]
-        text = "\n\n".join(turn.text for turn in turns if turn.text)
-        checked = guardrail.Verdict(text="")
-        if text:
-            [checked] = guardrail.apply(self.runtime, self.settings, [text], source="OUTPUT")
-        intervened = checked.intervened or last.stop_reason in GUARDRAIL_STOPS
-        sources = dict.fromkeys(source for turn in turns for source in turn.sources)
-        answer: dict[str, Any] = {
-            "answer": checked.text,
-            "sessionId": session_id,
-            "citations": [{"source": source} for source in sources],
-            "stopReason": last.stop_reason,
-            "usage": _sum_usage(turn.usage for turn in turns),
-            "guardrail": {**checked.summary(), "action": "INTERVENED" if intervened else "NONE"},
-        }
-        if last.pending is not None and self.toolbox.needs_confirmation(last.pending):
-            answer["confirmation"] = {
-                "id": Confirmations(self.sessions).issue(caller, session_id, last.pending),
-                "tool": last.pending.name,
-                "input": last.pending.input,
-            }
-        if trace:
-            answer["trace"] = [step for turn in turns for step in turn.trace][:MAX_TRACE_STEPS]
-        return Reply(answer, interventions=int(intervened))
+
+def answer(services: Services, call: Call) -> Reply:
+    """Answer POST /agent: a message, or the user's decision on the action the last answer asked about."""
+    agent = Agent(services, call, timeout_seconds=BUFFERED_TIMEOUT_SECONDS)
+    content = agent.first_content()
+    if isinstance(content, guardrail.Verdict):
+        blocked = {"answer": content.text, "sessionId": agent.session_id, "citations": [], "stopReason": "guardrail"}
+        return Reply({**blocked, "guardrail": content.summary()}, interventions=1)
+    turns = [item for item in agent.turns(content) if isinstance(item, Turn)]
+    last = turns[-1]
+    text = "\n\n".join(turn.text for turn in turns if turn.text)
+    checked = guardrail.Verdict(text="")
+    if text:
+        [checked] = guardrail.apply(services, [text], source="OUTPUT")
+    intervened = checked.intervened or last.stop_reason in GUARDRAIL_STOPS
+    sources = dict.fromkeys(source for turn in turns for source in turn.sources)
+    reply: dict[str, Any] = {
+        "answer": checked.text,
+        "sessionId": agent.session_id,
+        "citations": [{"source": source} for source in sources],
+        "stopReason": last.stop_reason,
+        "usage": _sum_usage(turn.usage for turn in turns),
+        "guardrail": {**checked.summary(), "action": "INTERVENED" if intervened else "NONE"},
+    }
+    confirmation = agent.confirmation(last)
+    if confirmation is not None:
+        reply["confirmation"] = confirmation
+    if call.body.get("trace"):
+        reply["trace"] = [step for turn in turns for step in turn.trace][:MAX_TRACE_STEPS]
+    return Reply(reply, interventions=int(intervened))
+
+
+class CheckedText:
+    """The answer's text, released to the stream a sentence-sized piece at a time once the guardrail passed it."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._pending = ""
+        self.blocked: guardrail.Verdict | None = None
+
+    def add(self, text: str) -> Iterator[sse.Event]:
+        self._pending += text
+        if len(self._pending) >= CHECKED_PIECE and self._pending.endswith(SENTENCE_ENDS):
+            yield from self.flush()
+
+    def flush(self) -> Iterator[sse.Event]:
+        if not self._pending or self.blocked is not None:
+            return
+        [verdict] = guardrail.apply(self._services, [self._pending], source="OUTPUT")
+        self._pending = ""
+        if verdict.blocked:
+            self.blocked = verdict
+            yield sse.Event("guardrail", {"action": "INTERVENED", "message": verdict.text, **verdict.summary()})
+        else:
+            yield sse.delta(verdict.text)
+
+
+def stream(services: Services, call: Call, *, timeout_seconds: int) -> Iterator[sse.Event]:
+    """Answer POST /agent/stream: the session, the answer as the guardrail passes it, citations, confirmation."""
+    agent = Agent(services, call, timeout_seconds=timeout_seconds)
+    yield sse.Event("session", {"sessionId": agent.session_id})
+    content = agent.first_content()
+    if isinstance(content, guardrail.Verdict):
+        yield sse.Event("guardrail", {"action": "INTERVENED", "message": content.text, **content.summary()})
+        yield sse.Event("metadata", {"stopReason": "guardrail"})
+        yield sse.done()
+        return
+    checked = CheckedText(services)
+    turns: list[Turn] = []
+    for item in agent.turns(content):
+        if isinstance(item, Turn):
+            turns.append(item)
+            # A message ends with its turn: what is left of it is checked and sent before anything else.
+            yield from checked.flush()
+        else:
+            yield from checked.add(item)
+        if checked.blocked is not None:
+            break
+    yield from checked.flush()
+    if not turns:
+        yield sse.Event("metadata", {"stopReason": "guardrail"})
+        yield sse.done()
+        return
+    if checked.blocked is None:
+        for source in dict.fromkeys(source for turn in turns for source in turn.sources):
+            yield sse.Event("citation", {"source": source})
+        confirmation = agent.confirmation(turns[-1])
+        if confirmation is not None:
+            yield sse.Event("confirmation", confirmation)
+    yield sse.Event(
+        "metadata", {"stopReason": turns[-1].stop_reason, "usage": _sum_usage(turn.usage for turn in turns)}
+    )
+    yield sse.done()
 
 
 def _sum_usage(usages: Iterable[Mapping[str, int]]) -> dict[str, int]:

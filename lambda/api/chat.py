@@ -1,22 +1,27 @@
-"""POST /chat: a conversation with one allow-listed model through Converse, always behind the guardrail."""
+"""POST /chat and /chat/stream: a conversation with one allow-listed model through Converse, behind the guardrail.
+
+The system prompt comes from the configuration, never from the caller. The conversation goes to Converse as
+plain text with no guardContent block, so the guardrail assesses every message, the earlier "assistant" turns
+a caller wrote included. Every call carries maxTokens: the caller's, else the default, never above the ceiling.
+"""
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from api.config import Settings
-from api.errors import BEDROCK_ERRORS, Target, bad_request, from_bedrock
-from api.reply import Reply
+from api import guardrail, sse
+from api.errors import AWS_ERRORS, bad_request, from_aws
+from api.reply import Call, Reply
+from api.services import Services
 from common.schema import show
 
 INTERVENED = "guardrail_intervened"
-MAX_ASSESSMENTS = 20
-INFERENCE_FIELDS = (("maxTokens", "maxTokens"), ("temperature", "temperature"), ("topP", "topP"))
+INFERENCE_FIELDS = ("temperature", "topP")
 
 
-def check_model(settings: Settings, model: str, path: str) -> None:
+def check_model(services: Services, model: str, path: str) -> None:
     """Refuse a model that is not allow-listed, naming the field."""
-    if model not in settings.model_ids():
+    if model not in services.settings.model_ids():
         raise bad_request(f"{path}: {show(model)} is not an allowed model; GET /models lists them.")
 
 
@@ -32,53 +37,24 @@ def check_turns(messages: Sequence[Mapping[str, Any]]) -> None:
 
 
 def converse_request(
-    settings: Settings, model: str, messages: Sequence[Mapping[str, Any]], options: Mapping[str, Any]
+    services: Services,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Any],
+    *,
+    stream: bool = False,
 ) -> dict[str, Any]:
-    """The Converse request: the guardrail is always attached."""
-    request: dict[str, Any] = {
+    """The Converse(Stream) request: the configured system prompt, the guardrail and a bounded maxTokens."""
+    settings = services.settings
+    inference = {"maxTokens": settings.max_tokens(options.get("maxTokens"))}
+    inference.update({name: options[name] for name in INFERENCE_FIELDS if name in options})
+    return {
         "modelId": model,
+        "system": [{"text": settings.get("SYSTEM_PROMPT")}],
         "messages": [{"role": message["role"], "content": [{"text": message["content"]}]} for message in messages],
-        "guardrailConfig": settings.guardrail(),
+        "inferenceConfig": inference,
+        "guardrailConfig": settings.guardrail(stream=stream),
     }
-    if "system" in options:
-        request["system"] = [{"text": options["system"]}]
-    inference = {name: options[key] for key, name in INFERENCE_FIELDS if key in options}
-    if inference:
-        request["inferenceConfig"] = inference
-    return request
-
-
-def _assessment_items(stage: str, assessment: object) -> list[dict[str, str]]:
-    """The policies that acted in one guardrail assessment; matched text is left out, it may be PII."""
-    items: list[dict[str, str]] = []
-    if not isinstance(assessment, dict):
-        return items
-    for policy, findings in assessment.items():
-        if not isinstance(findings, dict):
-            continue
-        for kind, entries in findings.items():
-            for entry in entries if isinstance(entries, list) else []:
-                action = entry.get("action") if isinstance(entry, dict) else None
-                if not isinstance(action, str) or action == "NONE":
-                    continue
-                label = entry.get("name") or entry.get("type") or kind
-                items.append({"stage": stage, "policy": policy, "type": str(label), "action": action})
-    return items
-
-
-def guardrail_assessments(trace: object) -> list[dict[str, str]]:
-    """A summary of the guardrail trace of a Converse response: which policy acted, on input or output."""
-    guardrail = trace.get("guardrail") if isinstance(trace, dict) else None
-    if not isinstance(guardrail, dict):
-        return []
-    items: list[dict[str, str]] = []
-    for assessment in (guardrail.get("inputAssessment") or {}).values():
-        items.extend(_assessment_items("input", assessment))
-    for assessments in (guardrail.get("outputAssessments") or {}).values():
-        for assessment in assessments if isinstance(assessments, list) else []:
-            items.extend(_assessment_items("output", assessment))
-    unique = [dict(pairs) for pairs in dict.fromkeys(tuple(item.items()) for item in items)]
-    return unique[:MAX_ASSESSMENTS]
 
 
 def converse_reply(model: str, response: Mapping[str, Any], elapsed_ms: int) -> dict[str, Any]:
@@ -86,43 +62,84 @@ def converse_reply(model: str, response: Mapping[str, Any], elapsed_ms: int) -> 
     content = response.get("output", {}).get("message", {}).get("content", [])
     usage = response.get("usage", {})
     stop_reason = str(response.get("stopReason", ""))
-    guardrail: dict[str, Any] = {"action": "INTERVENED" if stop_reason == INTERVENED else "NONE"}
-    assessments = guardrail_assessments(response.get("trace"))
+    summary: dict[str, Any] = {"action": "INTERVENED" if stop_reason == INTERVENED else "NONE"}
+    assessments = guardrail.trace_assessments(response.get("trace"))
     if assessments:
-        guardrail["assessments"] = assessments
+        summary["assessments"] = assessments
     return {
         "model": model,
         "answer": "".join(block["text"] for block in content if isinstance(block.get("text"), str)),
         "stopReason": stop_reason,
         "usage": {name: int(usage.get(name, 0)) for name in ("inputTokens", "outputTokens", "totalTokens")},
         "latencyMs": int(response.get("metrics", {}).get("latencyMs", elapsed_ms)),
-        "guardrail": guardrail,
+        "guardrail": summary,
     }
 
 
-def model_target(settings: Settings, model: str) -> Target:
-    access = (
-        "enable it on the Model access page of the Bedrock console, in this region, and allow the function's "
-        f"role bedrock:InvokeModel on it and bedrock:ApplyGuardrail on guardrail {settings.get('GUARDRAIL_ID')}."
-    )
-    return Target(resource=model, access=access)
-
-
-def converse(client: Any, settings: Settings, model: str, request: Mapping[str, Any]) -> dict[str, Any]:
-    """Call Converse; Bedrock's errors become API errors about `model`."""
+def converse(services: Services, model: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Call Converse; AWS errors become API errors."""
     started = time.monotonic()
     try:
-        response = client.converse(**request)
-    except BEDROCK_ERRORS as error:
-        raise from_bedrock(error, model_target(settings, model)) from error
+        response = services.runtime.converse(**request)
+    except AWS_ERRORS as error:
+        raise from_aws(error) from error
     return converse_reply(model, response, round((time.monotonic() - started) * 1000))
 
 
-def chat(client: Any, settings: Settings, body: Mapping[str, Any]) -> Reply:
-    """Answer POST /chat (the body already fits the chat schema)."""
-    settings.require("MODELS", "GUARDRAIL_ID", "GUARDRAIL_VERSION")
-    check_model(settings, body["model"], "model")
+def _checked(services: Services, call: Call) -> Mapping[str, Any]:
+    body = call.body
+    check_model(services, body["model"], "model")
     check_turns(body["messages"])
-    request = converse_request(settings, body["model"], body["messages"], body)
-    reply = converse(client, settings, body["model"], request)
+    services.spend(call.identity)
+    return body
+
+
+def answer(services: Services, call: Call) -> Reply:
+    """Answer POST /chat."""
+    body = _checked(services, call)
+    reply = converse(services, body["model"], converse_request(services, body["model"], body["messages"], body))
     return Reply(reply, interventions=int(reply["guardrail"]["action"] == "INTERVENED"))
+
+
+def stream(services: Services, call: Call) -> Iterator[sse.Event]:
+    """Answer POST /chat/stream: the answer as it is generated, checked by the guardrail before it is sent."""
+    body = _checked(services, call)
+    request = converse_request(services, body["model"], body["messages"], body, stream=True)
+    try:
+        response = services.runtime.converse_stream(**request)
+    except AWS_ERRORS as error:
+        raise from_aws(error) from error
+    yield from converse_events(response["stream"], body["model"], services.settings.blocked_message)
+
+
+def converse_events(events: Iterator[Mapping[str, Any]], model: str, blocked: str) -> Iterator[sse.Event]:
+    """The SSE events of a ConverseStream stream; errors inside it become API errors."""
+    stop_reason = ""
+    try:
+        for event in events:
+            if "contentBlockDelta" in event:
+                text = event["contentBlockDelta"].get("delta", {}).get("text")
+                if text:
+                    yield sse.delta(text)
+            elif "messageStop" in event:
+                stop_reason = str(event["messageStop"].get("stopReason", ""))
+            elif "metadata" in event:
+                metadata = event["metadata"]
+                usage = metadata.get("usage", {})
+                if stop_reason == INTERVENED:
+                    assessments = guardrail.trace_assessments(metadata.get("trace"))
+                    yield sse.Event(
+                        "guardrail", {"action": "INTERVENED", "message": blocked, "assessments": assessments}
+                    )
+                yield sse.Event(
+                    "metadata",
+                    {
+                        "model": model,
+                        "stopReason": stop_reason,
+                        "usage": {k: int(usage.get(k, 0)) for k in ("inputTokens", "outputTokens", "totalTokens")},
+                        "latencyMs": int(metadata.get("metrics", {}).get("latencyMs", 0)),
+                    },
+                )
+    except AWS_ERRORS as error:
+        raise from_aws(error) from error
+    yield sse.done()

@@ -16,7 +16,7 @@ TABLE_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3}, con
 # Every operation the function calls, by service: the tests check the bundled SDK has each one.
 OPERATIONS = {
     "bedrock-runtime": ("ApplyGuardrail", "Converse", "ConverseStream"),
-    "bedrock-agent-runtime": ("Retrieve", "RetrieveAndGenerate"),
+    "bedrock-agent-runtime": ("Retrieve", "RetrieveAndGenerate", "RetrieveAndGenerateStream"),
     "bedrock-agentcore": ("InvokeHarness",),
     "dynamodb": ("GetItem", "PutItem", "Query", "UpdateItem"),
 }

@@ -1,4 +1,4 @@
-"""The function's settings, read once from the environment; a missing one fails only the routes that need it."""
+"""The functions' settings, read once from the environment; a missing one fails only the routes that need it."""
 
 import json
 import re
@@ -18,8 +18,18 @@ NAMES = (
     "HARNESS_ARN",
     "HARNESS_ENDPOINT",
     "TICKETS_TABLE",
+    "USAGE_TABLE",
     "SESSION_KEY",
+    "SYSTEM_PROMPT",
 )
+DEFAULT_BLOCKED_MESSAGE = "Sorry, I can't share that answer."
+# The cost bounds; the CDK app sets each from the `api` settings, these are the fallbacks.
+LIMITS = {
+    "MAX_TOKENS": 1024,
+    "MAX_TOKENS_CEILING": 4096,
+    "MAX_REQUEST_CHARACTERS": 24_000,
+    "CALLER_CALLS_PER_MINUTE": 20,
+}
 
 
 @dataclass(frozen=True)
@@ -56,16 +66,17 @@ class Settings:
 
     values: Mapping[str, str] = field(default_factory=dict)
     models: tuple[Model, ...] = ()
+    limits: Mapping[str, int] = field(default_factory=lambda: dict(LIMITS))
     problems: Mapping[str, str] = field(default_factory=dict)
 
     def require(self, *names: str) -> None:
         """Raise a Misconfigured error naming the first of `names` that is missing or invalid."""
         for name in names:
             if name in self.problems:
-                raise misconfigured(f"The function is misconfigured: {self.problems[name]}.")
+                raise misconfigured(self.problems[name])
 
     def get(self, name: str) -> str:
-        """A required setting; call `require` first."""
+        """A required setting; a Misconfigured error when it is missing."""
         self.require(name)
         return self.values[name]
 
@@ -73,13 +84,38 @@ class Settings:
         self.require("MODELS")
         return tuple(model.id for model in self.models)
 
-    def guardrail(self) -> dict[str, Any]:
-        """The guardrail of Converse calls, with its trace (which says why it intervened)."""
-        return {
+    @property
+    def blocked_message(self) -> str:
+        """What the guardrail says instead of an answer it blocks (the guardrail's own blocked-output message)."""
+        return self.values.get("BLOCKED_OUTPUT_MESSAGE") or DEFAULT_BLOCKED_MESSAGE
+
+    def max_tokens(self, asked: int | None) -> int:
+        """What a call may generate: what the caller asked for, else the default, never above the ceiling."""
+        return min(asked or self.limits["MAX_TOKENS"], self.limits["MAX_TOKENS_CEILING"])
+
+    def guardrail(self, *, stream: bool = False) -> dict[str, Any]:
+        """The guardrail of Converse calls, with its trace; streamed answers are checked before they are sent."""
+        config: dict[str, Any] = {
             "guardrailIdentifier": self.get("GUARDRAIL_ID"),
             "guardrailVersion": self.get("GUARDRAIL_VERSION"),
             "trace": "enabled",
         }
+        if stream:
+            config["streamProcessingMode"] = "sync"
+        return config
+
+
+def _limits(environ: Mapping[str, str], problems: dict[str, str]) -> dict[str, int]:
+    limits = dict(LIMITS)
+    for name in LIMITS:
+        text = environ.get(name, "").strip()
+        if not text:
+            continue
+        if not text.isdigit() or int(text) < 1:
+            problems[name] = f"{name}={text!r} is not a positive whole number"
+            continue
+        limits[name] = int(text)
+    return limits
 
 
 def from_environ(environ: Mapping[str, str]) -> Settings:
@@ -92,6 +128,8 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
             values[name] = value
         else:
             problems[name] = f"{name} is not set"
+    if environ.get("BLOCKED_OUTPUT_MESSAGE", "").strip():
+        values["BLOCKED_OUTPUT_MESSAGE"] = environ["BLOCKED_OUTPUT_MESSAGE"].strip()
     models: tuple[Model, ...] = ()
     if "MODELS" in values:
         try:
@@ -101,4 +139,4 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
     version = values.get("GUARDRAIL_VERSION")
     if version is not None and not PUBLISHED_VERSION.fullmatch(version):
         problems["GUARDRAIL_VERSION"] = f"GUARDRAIL_VERSION={version!r} is not a published version number"
-    return Settings(values=values, models=models, problems=problems)
+    return Settings(values=values, models=models, limits=_limits(environ, problems), problems=problems)

@@ -1,29 +1,30 @@
-"""The API's errors: one envelope for every failure, and the mapping of Bedrock's errors onto HTTP statuses."""
+"""The API's errors: one envelope for every failure, and the mapping of AWS errors onto what a caller sees.
+
+A caller sees a stable code, a message that says what *they* can change, and the request id. What the
+operators need (the upstream code and message, resource names, account ids) goes to the logs under that
+request id only: ApiError.detail.
+"""
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
 from urllib3.exceptions import ReadTimeoutError as StreamReadTimeoutError
 
-from common.aws_errors import error_code, error_message
+from common.aws_errors import describe, error_code
 
 MAX_MESSAGE_LENGTH = 500
 RETRY_AFTER_SECONDS = "5"
 
-# What a Bedrock call can raise that is mapped to a status: service errors, and timeouts. A read timeout while
-# an event stream is read comes from urllib3 itself, unwrapped by botocore.
-BEDROCK_ERRORS = (ClientError, ReadTimeoutError, ConnectTimeoutError, StreamReadTimeoutError)
-THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException", "ModelNotReadyException"}
-)
-TIMEOUT_ADVICE = (
-    "The function has 28 s, under API Gateway's 29 s integration timeout: ask for a smaller maxTokens or use a "
-    "faster model, switch the route to response streaming, or raise the integration timeout (a Service Quotas "
-    "request) together with the function timeout."
-)
+# What an AWS call can raise that is mapped to a status: service errors, parameters the service model refuses,
+# and timeouts. A read timeout while an event stream is read comes from urllib3 itself, unwrapped by botocore.
+AWS_ERRORS = (ClientError, ParamValidationError, ReadTimeoutError, ConnectTimeoutError, StreamReadTimeoutError)
+
+
+PARAMETER = re.compile(r"parameter (?:in )?([A-Za-z0-9_.\[\]]+)")
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
@@ -33,13 +34,22 @@ def one_line(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
 
 
 class ApiError(Exception):
-    """An error the API answers with `{"error": {"code", "message", "requestId"}}`."""
+    """An error the API answers with `{"error": {"code", "message", "requestId"}}`; `detail` is for the logs."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        detail: str = "",
+    ) -> None:
         self.status = status
         self.code = code
         self.message = one_line(message)
         self.headers = dict(headers or {})
+        self.detail = one_line(detail, 2000)
         super().__init__(self.message)
 
     def body(self, request_id: str) -> dict[str, Any]:
@@ -51,8 +61,8 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
 
-def misconfigured(message: str) -> ApiError:
-    return ApiError(500, "Misconfigured", message)
+def misconfigured(detail: str) -> ApiError:
+    return ApiError(500, "Misconfigured", "The API is misconfigured; the operators have the details.", detail=detail)
 
 
 def internal_error(request_id: str) -> ApiError:
@@ -60,56 +70,58 @@ def internal_error(request_id: str) -> ApiError:
 
 
 @dataclass(frozen=True)
-class Target:
-    """What a Bedrock call was about, to turn its errors into messages that say what to fix."""
+class Mapped:
+    status: int
+    code: str
+    message: str
 
-    resource: str
-    access: str
 
-
-# The status and API code of each Bedrock error code with a status of its own; the message says what to do.
-CLIENT_ERRORS: dict[str, tuple[int, str, Callable[[Target, str], str]]] = {
-    "ValidationException": (400, "ValidationError", lambda _, detail: f"Bedrock rejected the request: {detail}"),
-    "AccessDeniedException": (403, "AccessDenied", lambda t, _: f"Bedrock denied access to {t.resource}: {t.access}"),
-    "ResourceNotFoundException": (
-        404,
-        "ResourceNotFound",
-        lambda t, _: f"Bedrock could not find {t.resource} in this region.",
+THROTTLED = Mapped(
+    429, "Throttled", f"Too many requests reach the model right now; retry after {RETRY_AFTER_SECONDS} s."
+)
+TIMEOUT = Mapped(
+    504,
+    "Timeout",
+    "The answer took longer than the API waits for; ask for fewer tokens, use a faster model, or use the "
+    "streaming route.",
+)
+UPSTREAM = Mapped(502, "UpstreamError", "The model or service behind the API failed; retry in a moment.")
+# Each AWS error code with a status of its own; the messages name nothing the caller cannot see.
+CLIENT_ERRORS: dict[str, Mapped] = {
+    "ValidationException": Mapped(
+        400, "BadRequest", "The model or service rejected a value of the request; check what you sent."
     ),
-    "ConflictException": (409, "Conflict", lambda t, detail: f"Bedrock reported a conflict on {t.resource}: {detail}"),
-    **{
-        code: (
-            429,
-            "Throttled",
-            lambda t, _: f"Bedrock is throttling requests to {t.resource}; retry after {RETRY_AFTER_SECONDS} s.",
-        )
-        for code in THROTTLING_CODES
-    },
-    "ModelTimeoutException": (
-        504,
-        "Timeout",
-        lambda t, _: f"The model took too long to answer ({t.resource}). {TIMEOUT_ADVICE}",
+    "AccessDeniedException": Mapped(
+        403, "AccessDenied", "The API may not use this model or resource right now; tell the operators."
     ),
+    "ResourceNotFoundException": Mapped(
+        404, "NotFound", "The model, knowledge base or conversation is not available in this deployment."
+    ),
+    "ConflictException": Mapped(409, "Conflict", "The conversation is busy with another request; retry in a moment."),
+    "ThrottlingException": THROTTLED,
+    "ServiceQuotaExceededException": THROTTLED,
+    "TooManyRequestsException": THROTTLED,
+    "ModelNotReadyException": THROTTLED,
+    "ModelTimeoutException": TIMEOUT,
 }
 
 
-def _from_client_error(error: ClientError, target: Target) -> ApiError:
-    code = error_code(error)
-    if code not in CLIENT_ERRORS:
-        return ApiError(500, "InternalError", f"Bedrock failed with {code or 'an unknown error'} on {target.resource}.")
-    status, api_code, message = CLIENT_ERRORS[code]
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 429 else {}
-    return ApiError(status, api_code, message(target, error_message(error)), headers)
-
-
-def from_bedrock(error: BaseException, target: Target) -> ApiError:
-    """The API error for an exception of BEDROCK_ERRORS raised by a call about `target`."""
+def from_aws(error: BaseException) -> ApiError:
+    """The API error for an exception of AWS_ERRORS; the upstream details stay in `detail`."""
+    detail = describe(error)
+    if isinstance(error, ParamValidationError):
+        # botocore names the parameter; only its path is repeated (the filter's, in practice).
+        match = PARAMETER.search(str(error))
+        where = match.group(1) if match else "a parameter"
+        return ApiError(400, "BadRequest", f"The service does not accept {where} as sent.", detail=detail)
     if isinstance(error, ClientError):
-        return _from_client_error(error, target)
-    if isinstance(error, ConnectTimeoutError):
-        message = f"Could not connect to Bedrock in time ({target.resource}); check the VPC endpoints. "
-        return ApiError(504, "Timeout", message + TIMEOUT_ADVICE)
-    return ApiError(504, "Timeout", f"Bedrock did not answer in time ({target.resource}). {TIMEOUT_ADVICE}")
+        mapped = CLIENT_ERRORS.get(error_code(error))
+        if mapped is None:
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            mapped = CLIENT_ERRORS["ValidationException"] if 400 <= status < 500 else UPSTREAM
+        headers = {"Retry-After": RETRY_AFTER_SECONDS} if mapped.status == 429 else {}
+        return ApiError(mapped.status, mapped.code, mapped.message, headers, detail=detail)
+    return ApiError(TIMEOUT.status, TIMEOUT.code, TIMEOUT.message, detail=detail)
 
 
 def response(error: ApiError, request_id: str) -> dict[str, Any]:

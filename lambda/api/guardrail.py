@@ -1,11 +1,15 @@
 """The guardrail on text the API returns or passes on: ApplyGuardrail, and summaries of what it did."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.config import Settings
-from api.errors import BEDROCK_ERRORS, Target, from_bedrock
+from api.errors import AWS_ERRORS, from_aws
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 INTERVENED = "INTERVENED"
 MAX_ASSESSMENTS = 20
@@ -58,6 +62,11 @@ class Verdict:
     intervened: bool = False
     assessments: list[dict[str, str]] = field(default_factory=list)
 
+    @property
+    def blocked(self) -> bool:
+        """Whether a policy blocked the text (rather than masking part of it)."""
+        return any(item["action"] == "BLOCKED" for item in self.assessments)
+
     def summary(self) -> dict[str, Any]:
         """The `guardrail` object of a response body."""
         summary: dict[str, Any] = {"action": INTERVENED if self.intervened else "NONE"}
@@ -66,26 +75,32 @@ class Verdict:
         return summary
 
 
-GUARDRAIL_TARGET = Target(resource="the guardrail", access="")
+MAX_PARALLEL = 8
 
 
-def apply(client: Any, settings: Settings, texts: list[str], *, source: str) -> list[Verdict]:
-    """Check each text on its own (source INPUT for what a user sends, OUTPUT for what the API returns)."""
+def check(client: Any, settings: Settings, text: str, *, source: str) -> Verdict:
+    """Check one text (source INPUT for what a user sends, OUTPUT for what the API returns)."""
+    try:
+        response = client.apply_guardrail(
+            guardrailIdentifier=settings.get("GUARDRAIL_ID"),
+            guardrailVersion=settings.get("GUARDRAIL_VERSION"),
+            source=source,
+            content=[{"text": {"text": text}}],
+        )
+    except AWS_ERRORS as error:
+        raise from_aws(error) from error
+    intervened = response.get("action") == "GUARDRAIL_INTERVENED"
+    outputs = [output.get("text", "") for output in response.get("outputs", [])]
+    replaced = "".join(outputs) if intervened and outputs else text
+    stage = "input" if source == "INPUT" else "output"
+    return Verdict(replaced, intervened, summarize(stage, response.get("assessments", [])))
+
+
+def apply(services: "Services", texts: Sequence[str], *, source: str) -> list[Verdict]:
+    """Check each text on its own, in parallel (passages, answers), keeping their order."""
+    settings = services.settings
     settings.require("GUARDRAIL_ID", "GUARDRAIL_VERSION")
-    verdicts: list[Verdict] = []
-    for text in texts:
-        try:
-            response = client.apply_guardrail(
-                guardrailIdentifier=settings.get("GUARDRAIL_ID"),
-                guardrailVersion=settings.get("GUARDRAIL_VERSION"),
-                source=source,
-                content=[{"text": {"text": text}}],
-            )
-        except BEDROCK_ERRORS as error:
-            raise from_bedrock(error, GUARDRAIL_TARGET) from error
-        intervened = response.get("action") == "GUARDRAIL_INTERVENED"
-        outputs = [output.get("text", "") for output in response.get("outputs", [])]
-        replaced = "".join(outputs) if intervened and outputs else text
-        stage = "input" if source == "INPUT" else "output"
-        verdicts.append(Verdict(replaced, intervened, summarize(stage, response.get("assessments", []))))
-    return verdicts
+    if len(texts) <= 1:
+        return [check(services.runtime, settings, text, source=source) for text in texts]
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(texts)), thread_name_prefix="guardrail") as pool:
+        return list(pool.map(lambda text: check(services.runtime, settings, text, source=source), texts))

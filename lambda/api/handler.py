@@ -1,99 +1,48 @@
-"""Lambda entry point of the REST API: routes, error envelopes, CORS, logs, traces and metrics.
+"""Lambda entry point of the REST API's buffered routes: the routes of routes.json, errors, CORS, logs, metrics.
 
-The routes are thin: each reads and validates its body against schemas.json, then calls a pure module (chat,
-compare, retrieval, agent) with the client and settings below, which tests replace.
+API Gateway has already authenticated the caller (Cognito) and checked the body against the route's schema;
+each route is `api.<name>.answer(services, call)`, with the verified caller and the body.
 """
 
+import importlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api import chat, compare, events, retrieval
-from api.agent import Agent
-from api.clients import lazy_client, lazy_table
-from api.config import from_environ
 from api.errors import ApiError, bad_request, internal_error
-from api.errors import response as error_response
 from api.identity import Caller, caller_of
-from api.reply import Reply
-from api.schemas import load_schemas
-from api.sessions import SessionBinder
-from api.tickets import TicketStore
-from api.toolbox import Toolbox
-from api.tools import tickets
-from api.tracing import create_tracer
-from common.schema import SchemaViolation, show, validate
+from api.limits import check_size
+from api.registry import REGISTRY, Route
+from api.reply import Call, Reply
+from api.services import from_environment
+from common.schema import show
 
 logger = Logger()
-tracer = create_tracer()
+# X-Ray subsegments for every AWS call; POWERTOOLS_TRACE_DISABLED turns it off (the tests do).
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockGenAi")
-
-# Read once; a missing or invalid setting fails the routes that need it with 500 Misconfigured, never the import.
-settings = from_environ(os.environ)
-cors_origins = frozenset(origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip())
-SCHEMAS = load_schemas()
-COMPARE_WORKERS = compare.MAX_WORKERS
-
-# The harness must answer within the function's 28 s: it stops the turn itself a little before.
-AGENT_TIMEOUT_SECONDS = 24
-
-bedrock_runtime: Any = lazy_client("bedrock-runtime")
-bedrock_agent_runtime: Any = lazy_client("bedrock-agent-runtime")
-agentcore: Any = lazy_client("bedrock-agentcore")
-tickets_table: Any = lazy_table(settings.values.get("TICKETS_TABLE", "unset"))
-# The agent's inline tool groups: each is tools/<group>.json and the runners of tools/<group>.py.
-TOOL_GROUPS = {"tickets": tickets.runners(TicketStore(tickets_table))}
-toolbox = Toolbox(TOOL_GROUPS)
-
-ROUTES: Mapping[str, str] = {
-    "/health": "GET",
-    "/models": "GET",
-    "/chat": "POST",
-    "/compare": "POST",
-    "/retrieve": "POST",
-    "/ask": "POST",
-    "/agent": "POST",
-}
+# Built once per execution environment; the clients inside are created on first use. Tests replace it.
+services = from_environment(os.environ)
+ORIGINS = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip()]
+ALLOWED = {route.path: route.method for route in REGISTRY.routes}
 UNMATCHED = "unmatched"
 
-app = APIGatewayRestResolver()
+cors = CORSConfig(allow_origin=ORIGINS[0], extra_origins=ORIGINS[1:], max_age=600) if ORIGINS else None
+app = APIGatewayRestResolver(cors=cors)
 
 
-def _request_id(context: object) -> str:
-    request_id = getattr(context, "aws_request_id", None)
+def _request_id() -> str:
+    request_id = getattr(app.lambda_context, "aws_request_id", None)
     return request_id if isinstance(request_id, str) else "unknown"
-
-
-def _label(text: str) -> str:
-    """Request text quoted in a message: as is when plain, else as a short JSON string."""
-    return text if re.fullmatch(r"[A-Za-z0-9/._-]{1,60}", text) else show(text)
-
-
-def _route_name(event: Mapping[str, Any]) -> str:
-    """The route a checked event goes to, as the `route` metric dimension: a fixed set of values."""
-    path = event["path"].rstrip("/") or "/"
-    if ROUTES.get(path) == event["httpMethod"].upper():
-        return path.lstrip("/")
-    return UNMATCHED
-
-
-def _count(route: str) -> None:
-    metrics.add_dimension(name="route", value=route)
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-
-
-def _error(error: ApiError) -> Response[str]:
-    body = json.dumps(error.body(_request_id(app.lambda_context)), separators=(",", ":"))
-    return Response(status_code=error.status, content_type="application/json", body=body, headers=error.headers)
 
 
 def _caller() -> Caller:
@@ -102,92 +51,84 @@ def _caller() -> Caller:
     return caller
 
 
-def _sessions() -> SessionBinder:
-    return SessionBinder(settings.get("SESSION_KEY").encode())
-
-
-def _post(route: str, answer: Callable[[Caller, dict[str, Any]], Reply]) -> dict[str, Any]:
-    caller = _caller()
-    body = events.json_object(app.current_event.raw_event)
+def _body(route: Route) -> dict[str, Any]:
+    if route.request is None:
+        return {}
     try:
-        validate(SCHEMAS[route], body)
-    except SchemaViolation as violation:
-        raise bad_request(str(violation)) from violation
-    reply = answer(caller, body)
+        body = app.current_event.json_body
+    except ValueError as error:
+        raise bad_request("body: is not a JSON object.") from error
+    if not isinstance(body, dict):
+        raise bad_request("body: is not a JSON object.")
+    check_size(body, services.settings.limits["MAX_REQUEST_CHARACTERS"])
+    return body
+
+
+def _record(route: Route, reply: Reply) -> None:
     if reply.interventions:
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=reply.interventions)
     for failure in reply.errors:
-        logger.warning("A model failed", extra={"route": route, **failure})
-    return reply.body
+        logger.warning("A model failed", extra={"route": route.name, **failure})
 
 
-@app.get("/health")
-def health() -> dict[str, Any]:
-    return {"status": "ok"}
+def endpoint(route: Route) -> Callable[[], dict[str, Any]]:
+    """The resolver's function for `route`: who calls, with what body, then the route module's answer."""
+    module = importlib.import_module(f"api.{route.name}")
+
+    def answer() -> dict[str, Any]:
+        metrics.add_dimension(name="route", value=route.name)
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        call = Call(None if route.public else _caller(), _body(route))
+        reply: Reply = module.answer(services, call)
+        _record(route, reply)
+        return reply.body
+
+    return answer
 
 
-@app.get("/models")
-def models() -> dict[str, Any]:
-    _caller()
-    settings.require("MODELS")
-    return {"models": [{"id": model.id, "name": model.name} for model in settings.models]}
+for _route in REGISTRY.routes:
+    app.route(_route.path, method=_route.method)(endpoint(_route))
 
 
-@app.post("/chat")
-def post_chat() -> dict[str, Any]:
-    return _post("chat", lambda _, body: chat.chat(bedrock_runtime, settings, body))
+def _error(error: ApiError) -> Response[str]:
+    body = json.dumps(error.body(_request_id()), separators=(",", ":"))
+    return Response(status_code=error.status, content_type="application/json", body=body, headers=error.headers)
 
 
-@app.post("/compare")
-def post_compare() -> dict[str, Any]:
-    return _post("compare", lambda _, body: compare.compare(bedrock_runtime, settings, body, workers=COMPARE_WORKERS))
-
-
-@app.post("/retrieve")
-def post_retrieve() -> dict[str, Any]:
-    return _post("retrieve", lambda _, body: retrieval.retrieve(bedrock_agent_runtime, settings, body))
-
-
-@app.post("/ask")
-def post_ask() -> dict[str, Any]:
-    return _post("ask", lambda caller, body: retrieval.ask(bedrock_agent_runtime, settings, _sessions(), caller, body))
-
-
-@app.post("/agent")
-def post_agent() -> dict[str, Any]:
-    def answer(caller: Caller, body: dict[str, Any]) -> Reply:
-        agent = Agent(agentcore, bedrock_runtime, settings, toolbox, _sessions(), AGENT_TIMEOUT_SECONDS)
-        return agent.answer(caller, body)
-
-    return _post("agent", answer)
+def _label(text: str) -> str:
+    """Request text quoted in a message: as is when plain, else as a short JSON string."""
+    return text if re.fullmatch(r"[A-Za-z0-9/._-]{1,60}", text) else show(text)
 
 
 @app.not_found
 def not_found(_: NotFoundError) -> Response[str]:
+    metrics.add_dimension(name="route", value=UNMATCHED)
     method = app.current_event.http_method.upper()
     path = app.current_event.path.rstrip("/") or "/"
-    allowed = ROUTES.get(path)
+    allowed = ALLOWED.get(path)
     if allowed is not None:
         message = f"{_label(method)} is not allowed on {path}; use {allowed}."
         return _error(ApiError(405, "MethodNotAllowed", message, {"Allow": allowed}))
-    routes = ", ".join(f"{method} {route}" for route, method in ROUTES.items())
+    routes = ", ".join(f"{route.method} {route.path}" for route in REGISTRY.routes)
     return _error(ApiError(404, "NotFound", f"There is no route at {_label(path)}; the routes are {routes}."))
 
 
 def api_error(error: ApiError) -> Response[str]:
+    """Log what the operators need (the upstream detail, the cause), answer the caller the envelope."""
+    extra = {"status": error.status, "code": error.code, "detail": error.detail}
     cause = error.__cause__
     if error.status >= 500 and cause is not None:
-        logger.error("Request failed", extra={"code": error.code}, exc_info=(type(cause), cause, cause.__traceback__))
+        logger.error("Request failed", extra=extra, exc_info=(type(cause), cause, cause.__traceback__))
     elif error.status >= 500:
-        logger.error("Request failed", extra={"code": error.code, "reason": error.message})
+        logger.error("Request failed", extra=extra)
     else:
-        logger.info("Request refused", extra={"status": error.status, "code": error.code, "reason": error.message})
+        logger.info("Request refused", extra=extra)
     return _error(error)
 
 
 def unexpected_error(error: Exception) -> Response[str]:
     logger.error("Request failed unexpectedly", exc_info=(type(error), error, error.__traceback__))
-    return _error(internal_error(_request_id(app.lambda_context)))
+    return _error(internal_error(_request_id()))
 
 
 # Registered without decorator syntax: Powertools' exception_handler is untyped.
@@ -195,30 +136,9 @@ app.exception_handler(ApiError)(api_error)
 app.exception_handler(Exception)(unexpected_error)
 
 
-def _with_cors(response: dict[str, Any], origin: str | None) -> dict[str, Any]:
-    """Allow the request's Origin when CORS_ORIGINS lists it; API Gateway answers the preflight itself."""
-    if origin is not None and origin in cors_origins:
-        headers = response.setdefault("multiValueHeaders", {})
-        headers["Access-Control-Allow-Origin"] = [origin]
-        headers["Vary"] = ["Origin"]
-    return response
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    """Answer one API Gateway REST proxy request; a request that cannot be parsed is a 400, never a 500."""
-    request_id = _request_id(context)
-    try:
-        problem = events.problem(event)
-        _count(UNMATCHED if problem is not None else _route_name(event))
-        if problem is None:
-            response = app.resolve(events.normalized(event), context)
-        else:
-            logger.warning("Malformed event", extra={"problem": problem})
-            response = error_response(bad_request(problem), request_id)
-    except Exception:
-        logger.exception("Request failed outside the routes")
-        response = error_response(internal_error(request_id), request_id)
-    return _with_cors(response, events.header(event, "origin"))
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one API Gateway REST proxy request."""
+    return app.resolve(event, context)

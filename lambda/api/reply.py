@@ -1,7 +1,25 @@
-"""What a route module returns to the handler."""
+"""What a route receives (the verified caller and the checked body) and what it returns to the handler."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from api.identity import Caller, unauthenticated
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to a route: who makes it (None on a public route), and its body, checked against the schema."""
+
+    caller: Caller | None
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> Caller:
+        """The verified caller; a 401 on a route that needs one and has none."""
+        if self.caller is None:
+            raise unauthenticated()
+        return self.caller
 
 
 @dataclass

@@ -8,8 +8,10 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
@@ -23,10 +25,22 @@ from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
 from stacks.constructs.models import grant_invoke_models, model_arn
 from stacks.constructs.packaging import LAMBDA_ROOT
+from stacks.constructs.roles import ManagedPolicyRole
 from stacks.constructs.tickets import Tickets
 
-SCHEMAS = LAMBDA_ROOT / "api" / "schemas.json"
+ROUTES = LAMBDA_ROOT / "api" / "routes.json"
 REQUIREMENTS = LAMBDA_ROOT / "api" / "requirements.txt"
+# The Lambda Web Adapter (AWS, awslabs/aws-lambda-web-adapter) v1.1.0 for arm64: the same layer version in each
+# region this stack runs in (the AgentCore regions, stacks/regions.py); a region missing here fails the deploy.
+WEB_ADAPTER_ACCOUNT = "753240598075"
+WEB_ADAPTER_LAYERS = dict.fromkeys(
+    (
+        "us-east-1", "us-east-2", "us-west-2", "ca-central-1", "sa-east-1", "eu-central-1", "eu-west-1",
+        "eu-west-2", "eu-west-3", "eu-north-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+        "ap-northeast-1", "ap-northeast-2",
+    ),
+    30,
+)  # fmt: skip
 INVOKE_SCOPE = "invoke"
 # Callers with this scope may ask for the agent's trace (the tools it called); nothing else depends on it.
 ADMIN_SCOPE = "admin"
@@ -46,6 +60,27 @@ ERROR_TEMPLATE = (
     '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString, '
     '"requestId": "$context.requestId"}}'
 )
+# The body failed the route's schema: say which field, in the same envelope.
+BAD_BODY_TEMPLATE = (
+    '{"error": {"code": "BadRequest", "message": "$util.escapeJavaScript($context.error.validationErrorString)", '
+    '"requestId": "$context.requestId"}}'
+)
+# Who called, what for, how it went: one JSON line per request (the caller from the verified token's claims).
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.authorizer.claims.sub",
+    "client": "$context.authorizer.claims.client_id",
+    "method": "$context.httpMethod",
+    "path": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integration.latency",
+    "transferMode": "$context.integration.responseTransferMode",
+    "error": "$context.error.responseType",
+}
 
 
 class Api(Construct):
@@ -64,18 +99,18 @@ class Api(Construct):
         baseline: Baseline,
     ) -> None:
         super().__init__(scope, id_)
-        stack = cdk.Stack.of(self)
         key, log_retention, removal_policy = baseline.key, baseline.log_retention, baseline.removal_policy
         self._config = config
         self._users(config, removal_policy)
         self.session_key = self._session_key(key)
 
-        generation_model_arn = model_arn(self, config.generation_model, inference_profile=config.inference_profile)
+        self.usage = self._usage_table(key)
+        environment = self._environment(config, guardrail, agent, knowledge_base, tickets)
         self.function = VpcFunction(
             self,
             "Function",
             package="api",
-            description="The API's routes: chat, compare, retrieve, ask, agent, models and health",
+            description="The API's buffered routes: chat, compare, retrieve, ask, agent, models and health",
             baseline=baseline,
             # Below API Gateway's 29-second integration limit, so a slow model answers 504, not a gateway error.
             timeout=cdk.Duration.seconds(28),
@@ -84,23 +119,35 @@ class Api(Construct):
             reserved_concurrency=config.reserved_concurrency,
             concurrency_bound="Stage throttling bounds its requests; api.reserved_concurrency reserves concurrency.",
             requirements=REQUIREMENTS,
+            environment={**environment, "POWERTOOLS_SERVICE_NAME": "genai-api"},
+        )
+        # The same package, run by the Lambda Web Adapter as an ASGI app that streams server-sent events.
+        self.stream_function = VpcFunction(
+            self,
+            "StreamFunction",
+            package="api",
+            handler="api/run.sh",
+            description="The API's streaming routes: chat, ask and agent as server-sent events",
+            baseline=baseline,
+            timeout=cdk.Duration.seconds(config.stream_timeout_seconds),
+            wildcard_note="bedrock:RetrieveAndGenerate has no resource-level permission either",
+            memory_size=config.memory_mb,
+            reserved_concurrency=config.reserved_concurrency,
+            concurrency_bound="Stage throttling bounds its requests; api.reserved_concurrency reserves concurrency.",
+            requirements=REQUIREMENTS,
+            layers=[self._web_adapter()],
             environment={
-                "MODELS": json.dumps([{"id": m.id, "name": m.name} for m in config.models]),
-                "GENERATION_MODEL_ARN": generation_model_arn,
-                "GUARDRAIL_ID": guardrail.guardrail_id,
-                "GUARDRAIL_VERSION": guardrail.guardrail_version,
-                "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
-                "HARNESS_ARN": agent.harness_arn,
-                "HARNESS_ENDPOINT": agent.endpoint_name,
-                "TICKETS_TABLE": tickets.table.table_name,
-                # Resolved by CloudFormation at deploy time; the function's environment is encrypted with the key.
-                "SESSION_KEY": self.session_key.secret_value.unsafe_unwrap(),
-                "CORS_ORIGINS": ",".join(config.cors_origins),
-                "POWERTOOLS_SERVICE_NAME": "genai-api",
-                "POWERTOOLS_METRICS_NAMESPACE": stack.stack_name,
+                **environment,
+                "POWERTOOLS_SERVICE_NAME": "genai-api-stream",
+                "STREAM_TIMEOUT_SECONDS": str(config.stream_timeout_seconds),
+                "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+                "AWS_LWA_INVOKE_MODE": "response_stream",
+                "AWS_LWA_PORT": "8080",
+                "AWS_LWA_READINESS_CHECK_PATH": "/ready",
             },
         )
-        self._grant(guardrail, agent, knowledge_base, tickets)
+        for function in (self.function, self.stream_function):
+            self._grant(function.role, guardrail, agent, knowledge_base, tickets)
 
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", encryption_key=key, retention=log_retention, removal_policy=removal_policy
@@ -121,17 +168,7 @@ class Api(Construct):
                 metrics_enabled=True,
                 tracing_enabled=True,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
             ),
             default_cors_preflight_options=(
                 apigw.CorsOptions(
@@ -156,7 +193,12 @@ class Api(Construct):
             self.rest_api.add_gateway_response(
                 response_type.response_type, type=response_type, templates={"application/json": ERROR_TEMPLATE}
             )
-        self._routes()
+        self.rest_api.add_gateway_response(
+            "BAD_REQUEST_BODY",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            templates={"application/json": BAD_BODY_TEMPLATE},
+        )
+        self._routes(config)
         self._acknowledge_stage(config)
         if config.waf:
             self.web_acl = self._web_acl(config, key, log_retention, removal_policy)
@@ -257,8 +299,80 @@ class Api(Construct):
             )
         return secret
 
-    def _grant(self, guardrail: Guardrail, agent: Agent, knowledge_base: KnowledgeBase, tickets: Tickets) -> None:
-        role = self.function.role
+    def _environment(
+        self, config: ApiConfig, guardrail: Guardrail, agent: Agent, knowledge_base: KnowledgeBase, tickets: Tickets
+    ) -> dict[str, str]:
+        """What both functions read (api/config.py)."""
+        return {
+            "MODELS": json.dumps([{"id": m.id, "name": m.name} for m in config.models]),
+            "GENERATION_MODEL_ARN": model_arn(
+                self, config.generation_model, inference_profile=config.inference_profile
+            ),
+            "GUARDRAIL_ID": guardrail.guardrail_id,
+            "GUARDRAIL_VERSION": guardrail.guardrail_version,
+            "BLOCKED_OUTPUT_MESSAGE": guardrail.blocked_output_message,
+            "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
+            "HARNESS_ARN": agent.harness_arn,
+            "HARNESS_ENDPOINT": agent.endpoint_name,
+            "TICKETS_TABLE": tickets.table.table_name,
+            "USAGE_TABLE": self.usage.table_name,
+            # Resolved by CloudFormation at deploy time; the function's environment is encrypted with the key.
+            "SESSION_KEY": self.session_key.secret_value.unsafe_unwrap(),
+            "SYSTEM_PROMPT": config.system_prompt,
+            "MAX_TOKENS": str(config.max_tokens),
+            "MAX_TOKENS_CEILING": str(config.max_tokens_ceiling),
+            "MAX_REQUEST_CHARACTERS": str(config.max_request_characters),
+            "CALLER_CALLS_PER_MINUTE": str(config.caller_calls_per_minute),
+            "CORS_ORIGINS": ",".join(config.cors_origins),
+            "POWERTOOLS_METRICS_NAMESPACE": cdk.Stack.of(self).stack_name,
+        }
+
+    def _usage_table(self, key: kms.IKey) -> dynamodb.Table:
+        """Each caller's model calls per minute (api/limits.py): counters that expire two minutes later."""
+        table = dynamodb.Table(
+            self,
+            "Usage",
+            partition_key=dynamodb.Attribute(name="caller_window", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            time_to_live_attribute="expires",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        counters = (
+            "The table holds per-minute request counters that expire two minutes after they are written; there "
+            "is nothing to recover or back up, and losing them only resets the callers' budgets."
+        )
+        acknowledge(table, "AwsSolutions-DDB3", counters)
+        for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+            acknowledge(table, f"{pack}-DynamoDBPITREnabled", counters)
+            acknowledge(table, f"{pack}-DynamoDBInBackupPlan", counters)
+        return table
+
+    def _web_adapter(self) -> lambda_.ILayerVersion:
+        """The Lambda Web Adapter layer of the deploy region, from the table above."""
+        stack = cdk.Stack.of(self)
+        mapping = cdk.CfnMapping(
+            self,
+            "WebAdapterLayers",
+            mapping={
+                region: {
+                    # Literal: mapping values cannot hold intrinsics. The layer is published in the aws partition.
+                    "arn": f"arn:aws:lambda:{region}:{WEB_ADAPTER_ACCOUNT}:layer:LambdaAdapterLayerArm64:{version}"
+                }
+                for region, version in WEB_ADAPTER_LAYERS.items()
+            },
+        )
+        return lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", mapping.find_in_map(stack.region, "arn"))
+
+    def _grant(
+        self,
+        role: ManagedPolicyRole,
+        guardrail: Guardrail,
+        agent: Agent,
+        knowledge_base: KnowledgeBase,
+        tickets: Tickets,
+    ) -> None:
         grant_invoke_models(
             role, [m.model for m in self._config.models], inference_profile=self._config.inference_profile
         )
@@ -266,14 +380,18 @@ class Api(Construct):
         agent.grant_invoke(role)
         knowledge_base.grant_retrieve(role)
         tickets.grant_owned_access(role)
+        self.usage.grant(role, "dynamodb:UpdateItem")
         role.add_to_principal_policy(
             iam.PolicyStatement(sid="RetrieveAndGenerate", actions=["bedrock:RetrieveAndGenerate"], resources=["*"])
         )
 
-    def _routes(self) -> None:
+    def _routes(self, config: ApiConfig) -> None:
+        """A method per route of routes.json, and a streaming method (`<path>/stream`) for each route that streams."""
         stack = cdk.Stack.of(self)
-        schemas: dict[str, Any] = json.loads(SCHEMAS.read_text())
-        integration = apigw.Integration(
+        registry: dict[str, Any] = json.loads(ROUTES.read_text())
+        # Raw proxy integrations: LambdaIntegration would add a Lambda permission per method; one per function
+        # for the whole API (below) keeps the function policies short.
+        buffered = apigw.Integration(
             type=apigw.IntegrationType.AWS_PROXY,
             integration_http_method="POST",
             uri=(
@@ -282,53 +400,85 @@ class Api(Construct):
             ),
             options=apigw.IntegrationOptions(timeout=cdk.Duration.seconds(29)),
         )
-        # One permission for the whole API (every stage, method and path), naming its source account too.
-        self.function.function.add_permission(
-            "InvokedByTheApi",
-            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            action="lambda:InvokeFunction",
-            source_arn=self.rest_api.arn_for_execute_api(),
-            source_account=stack.account,
+        # Streaming calls the function's response-streaming API and passes each chunk on as it arrives.
+        streaming = apigw.Integration(
+            type=apigw.IntegrationType.AWS_PROXY,
+            integration_http_method="POST",
+            uri=(
+                f"arn:{stack.partition}:apigateway:{stack.region}:lambda:path/2021-11-15/functions/"
+                f"{self.stream_function.function.function_arn}/response-streaming-invocations"
+            ),
+            options=apigw.IntegrationOptions(
+                timeout=cdk.Duration.seconds(config.stream_timeout_seconds),
+                response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+            ),
         )
-        authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
-        validator = self.rest_api.add_request_validator(
+        self._authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
+        self._validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        scopes = [f"genai/{INVOKE_SCOPE}", PEOPLE_SCOPE]
-        cognito_auth = apigw.AuthorizationType.COGNITO
+        for route in registry["routes"]:
+            model = self._request_model(route, registry["schemas"])
+            resource = self.rest_api.root.resource_for_path(route["path"])
+            method = self._method(resource, route, buffered, model)
+            if route.get("stream"):
+                self._method(resource.add_resource("stream"), route, streaming, model)
+            if route.get("public"):
+                for finding in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                    acknowledge(
+                        method,
+                        finding,
+                        f"{route['method']} {route['path']} is public by design ({route['summary']}): it calls no "
+                        "model and returns no data; stage throttling (and WAF in prod) still apply.",
+                    )
+        # One permission per function for the whole API (every stage, method and path), naming its account too.
+        for function, id_ in ((self.function, "InvokedByTheApi"), (self.stream_function, "StreamedByTheApi")):
+            function.function.add_permission(
+                id_,
+                principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                action="lambda:InvokeFunction",
+                source_arn=self.rest_api.arn_for_execute_api(),
+                source_account=stack.account,
+            )
 
-        health = self.rest_api.root.add_resource("health").add_method("GET", integration)
-        for finding in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
-            acknowledge(
-                health,
-                finding,
-                "GET /health is the unauthenticated liveness probe: it calls no model and returns only "
-                '{"status": "ok"}; stage throttling (and WAF in prod) still apply.',
-            )
-        self.rest_api.root.add_resource("models").add_method(
-            "GET", integration, authorizer=authorizer, authorization_type=cognito_auth, authorization_scopes=scopes
+    def _request_model(self, route: dict[str, Any], schemas: dict[str, Any]) -> apigw.CfnModel | None:
+        """The validation model of a route's body (routes.json's request schema, draft-04)."""
+        if not route.get("request"):
+            return None
+        return apigw.CfnModel(
+            self,
+            f"{route['name'].capitalize()}Request",
+            rest_api_id=self.rest_api.rest_api_id,
+            content_type="application/json",
+            description=f"Body of {route['method']} {route['path']}",
+            schema={"$schema": "http://json-schema.org/draft-04/schema#", **schemas[route["request"]]},
         )
-        for route, schema in schemas.items():
-            model = apigw.CfnModel(
-                self,
-                f"{route.capitalize()}Request",
-                rest_api_id=self.rest_api.rest_api_id,
-                content_type="application/json",
-                description=f"Body of POST /{route}",
-                schema={"$schema": "http://json-schema.org/draft-04/schema#", **schema},
-            )
-            method = self.rest_api.root.add_resource(route).add_method(
-                "POST",
-                integration,
-                request_validator=validator,
-                request_models={
-                    "application/json": apigw.Model.from_model_name(self, f"{route.capitalize()}Model", model.ref)
-                },
-                authorizer=authorizer,
-                authorization_type=cognito_auth,
-                authorization_scopes=scopes,
-            )
+
+    def _method(
+        self,
+        resource: apigw.IResource,
+        route: dict[str, Any],
+        integration: apigw.Integration,
+        model: apigw.CfnModel | None,
+    ) -> apigw.Method:
+        """A route's method: Cognito (unless public), body validation (when it takes one)."""
+        public = bool(route.get("public"))
+        method = resource.add_method(
+            route["method"],
+            integration,
+            authorizer=None if public else self._authorizer,
+            authorization_type=apigw.AuthorizationType.NONE if public else apigw.AuthorizationType.COGNITO,
+            authorization_scopes=None if public else [f"genai/{INVOKE_SCOPE}", PEOPLE_SCOPE],
+            request_validator=self._validator if model is not None else None,
+            request_models=(
+                {"application/json": apigw.Model.from_model_name(self, f"{resource.path}Model", model.ref)}
+                if model is not None
+                else None
+            ),
+        )
+        if model is not None:
             method.node.add_dependency(model)
+        return method
 
     def _acknowledge_stage(self, config: ApiConfig) -> None:
         stage = self.rest_api.deployment_stage

@@ -39,6 +39,8 @@ class VpcFunction(Construct):
         concurrency_bound: str,
         reserved_concurrency: int | None = None,
         requirements: Path | None = None,
+        handler: str = "",
+        layers: list[lambda_.ILayerVersion] | None = None,
         wildcard_note: str = "",
     ) -> None:
         super().__init__(scope, id_)
@@ -71,7 +73,7 @@ class VpcFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             code=function_code(package, requirements),
-            handler=f"{package}.handler.handler",
+            handler=handler or f"{package}.handler.handler",
             role=self.role,
             environment=dict(environment),
             environment_encryption=key,
@@ -90,7 +92,8 @@ class VpcFunction(Construct):
                     self,
                     "Powertools",
                     POWERTOOLS_LAYER.format(partition=cdk.Stack.of(self).partition, region=cdk.Stack.of(self).region),
-                )
+                ),
+                *(layers or []),
             ],
         )
         self.role.add_to_principal_policy(

@@ -84,6 +84,7 @@ class Guardrail(Construct):
             description=f"Configuration {self.revision}",
         )
 
+        self.blocked_output_message = config.blocked_output_message
         self.guardrail_id = self.guardrail.attr_guardrail_id
         self.guardrail_arn = self.guardrail.attr_guardrail_arn
         self.guardrail_version = self.version.attr_version

@@ -34,6 +34,13 @@ KB_ID = "KBID000001"
 HARNESS_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:harness/BedrockGenAi_agent-a1b2c3d4e5"
 HARNESS_ENDPOINT = "live"
 TICKETS_TABLE = "tickets-test"
+USAGE_TABLE = "usage-test"
+SYSTEM_PROMPT = "You are the test deployment's assistant. Answer briefly."
+BLOCKED_OUTPUT_MESSAGE = "Sorry, the guardrail withheld that answer."
+MAX_TOKENS = 1024
+MAX_TOKENS_CEILING = 4096
+MAX_REQUEST_CHARACTERS = 24_000
+CALLER_CALLS_PER_MINUTE = 20
 SESSION_KEY = "k" * 64
 # Bedrock's own RetrieveAndGenerate session id, which callers only ever see bound to themselves.
 BEDROCK_SESSION_ID = "0b6bd7c2-5d4f-4b8e-9d7a-1f2e3d4c5b6a"
@@ -63,7 +70,14 @@ ENVIRONMENT = {
     "HARNESS_ARN": HARNESS_ARN,
     "HARNESS_ENDPOINT": HARNESS_ENDPOINT,
     "TICKETS_TABLE": TICKETS_TABLE,
+    "USAGE_TABLE": USAGE_TABLE,
     "SESSION_KEY": SESSION_KEY,
+    "SYSTEM_PROMPT": SYSTEM_PROMPT,
+    "BLOCKED_OUTPUT_MESSAGE": BLOCKED_OUTPUT_MESSAGE,
+    "MAX_TOKENS": str(MAX_TOKENS),
+    "MAX_TOKENS_CEILING": str(MAX_TOKENS_CEILING),
+    "MAX_REQUEST_CHARACTERS": str(MAX_REQUEST_CHARACTERS),
+    "CALLER_CALLS_PER_MINUTE": str(CALLER_CALLS_PER_MINUTE),
     "CORS_ORIGINS": f"{ORIGIN}, http://localhost:5173",
     "POWERTOOLS_SERVICE_NAME": "genai-api",
     "POWERTOOLS_METRICS_NAMESPACE": "BedrockGenAiTest",
@@ -193,12 +207,17 @@ def error_of(response: Mapping[str, Any]) -> dict[str, Any]:
     return error
 
 
-def converse_params(model: str, messages: Iterable[tuple[str, str]], **extra: Any) -> dict[str, Any]:
-    """The exact Converse request the function sends."""
+def converse_params(
+    model: str, messages: Iterable[tuple[str, str]], *, stream: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """The exact Converse(Stream) request the function sends: the configured system prompt and maxTokens."""
+    guardrail = {**GUARDRAIL_CONFIG, "streamProcessingMode": "sync"} if stream else GUARDRAIL_CONFIG
     return {
         "modelId": model,
+        "system": [{"text": SYSTEM_PROMPT}],
         "messages": [{"role": role, "content": [{"text": text}]} for role, text in messages],
-        "guardrailConfig": GUARDRAIL_CONFIG,
+        "inferenceConfig": {"maxTokens": MAX_TOKENS},
+        "guardrailConfig": guardrail,
         **extra,
     }
 
@@ -231,8 +250,8 @@ def blocked_trace() -> dict[str, Any]:
     return {"guardrail": {"inputAssessment": {GUARDRAIL_ID: assessment}, "outputAssessments": {}}}
 
 
-def ask_params(question: str, top_k: int = 5, **extra: Any) -> dict[str, Any]:
-    """The exact RetrieveAndGenerate request the function sends."""
+def ask_params(question: str, top_k: int = 5, max_tokens: int = MAX_TOKENS, **extra: Any) -> dict[str, Any]:
+    """The exact RetrieveAndGenerate(Stream) request the function sends."""
     return {
         "input": {"text": question},
         "retrieveAndGenerateConfiguration": {
@@ -242,7 +261,8 @@ def ask_params(question: str, top_k: int = 5, **extra: Any) -> dict[str, Any]:
                 "modelArn": GENERATION_MODEL_ARN,
                 "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": top_k}},
                 "generationConfiguration": {
-                    "guardrailConfiguration": {"guardrailId": GUARDRAIL_ID, "guardrailVersion": GUARDRAIL_VERSION}
+                    "guardrailConfiguration": {"guardrailId": GUARDRAIL_ID, "guardrailVersion": GUARDRAIL_VERSION},
+                    "inferenceConfig": {"textInferenceConfig": {"maxTokens": max_tokens}},
                 },
             },
         },

@@ -1,4 +1,8 @@
-"""Fixtures of the API function's tests: its environment, real Bedrock clients kept off the network, the handler."""
+"""Fixtures of the API functions' tests: their environment, real AWS clients kept off the network, the apps.
+
+Every route runs with `api.services.Services`; the tests build one from stubbed clients (botocore's own
+parameter validation stays on) and moto tables, and put it in place of the one each module builds at import.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,19 @@ from typing import Any
 
 import boto3
 import pytest
+from api import compare, guardrail
 from api.clients import CLIENT_CONFIG
-from api.tickets import TicketStore
+from api.config import from_environ
+from api.limits import Limiter
+from api.services import Services, tool_groups
 from api.toolbox import Toolbox
-from api.tools import tickets
 from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.aws import offline_client, stubbed
 from tests.eventstream import HttpStub
 
-from .api_fakes import ENVIRONMENT, REGION, FakeContext
+from .api_fakes import CALLER_CALLS_PER_MINUTE, ENVIRONMENT, REGION, USAGE_TABLE, FakeContext
 from .tickets_fakes import create_tickets_table
 
 FAKE_CREDENTIALS = {
@@ -63,6 +69,12 @@ def agent_runtime_stub(agent_runtime: Any) -> Iterator[Stubber]:
 
 
 @pytest.fixture
+def agentcore_stub(environment: dict[str, str]) -> Iterator[Stubber]:
+    """bedrock-agentcore with nothing expected: a route that calls it when it should not fails the test."""
+    yield from stubbed(offline_client("bedrock-agentcore", CLIENT_CONFIG))
+
+
+@pytest.fixture
 def harness(environment: dict[str, str]) -> Iterator[HttpStub]:
     """A real bedrock-agentcore client whose InvokeHarness calls are answered at the HTTP layer."""
     stub = HttpStub(offline_client("bedrock-agentcore", CLIENT_CONFIG), "InvokeHarness")
@@ -70,25 +82,72 @@ def harness(environment: dict[str, str]) -> Iterator[HttpStub]:
     stub.assert_done()
 
 
+def create_usage_table(dynamodb: Any) -> Any:
+    """The table as stacks/constructs/api.py declares it: one counter per caller and minute."""
+    return dynamodb.create_table(
+        TableName=USAGE_TABLE,
+        KeySchema=[{"AttributeName": "caller_window", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "caller_window", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @pytest.fixture(scope="package")
-def _moto() -> Iterator[Any]:
-    """One moto DynamoDB for the package, with the tickets table as the Foundation stack defines it."""
+def _moto() -> Iterator[tuple[Any, Any]]:
+    """One moto DynamoDB for the package, with the tickets and usage tables as the stacks define them."""
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAKE_CREDENTIALS.items():
             patch.setenv(name, value)
         # moto answers DynamoDB only: the harness is answered by tests.eventstream.HttpStub.
         with mock_aws(config={"core": {"passthrough": {"urls": [r"https://bedrock-agentcore\."]}}}):
             dynamodb = boto3.resource("dynamodb", region_name=REGION)
-            yield create_tickets_table(dynamodb)
+            yield create_tickets_table(dynamodb), create_usage_table(dynamodb)
+
+
+def _empty(table: Any, key: str) -> None:
+    with table.batch_writer() as batch:
+        for item in table.scan(ProjectionExpression=key)["Items"]:
+            batch.delete_item(Key={key: item[key]})
 
 
 @pytest.fixture
-def tickets_table(_moto: Any) -> Iterator[Any]:
+def tickets_table(_moto: tuple[Any, Any]) -> Iterator[Any]:
     """The moto tickets table, emptied after the test."""
-    yield _moto
-    with _moto.batch_writer() as batch:
-        for item in _moto.scan(ProjectionExpression="ticket_id")["Items"]:
-            batch.delete_item(Key={"ticket_id": item["ticket_id"]})
+    yield _moto[0]
+    _empty(_moto[0], "ticket_id")
+
+
+@pytest.fixture
+def usage_table(_moto: tuple[Any, Any]) -> Iterator[Any]:
+    """The moto usage table (the per-caller budget), emptied after the test."""
+    yield _moto[1]
+    _empty(_moto[1], "caller_window")
+
+
+@pytest.fixture
+def services(
+    *,
+    environment: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    runtime_stub: Stubber,
+    agent_runtime_stub: Stubber,
+    agentcore_stub: Stubber,
+    usage_table: Any,
+) -> Services:
+    """What the routes run with: the stubbed clients, the moto usage table, no agent tools.
+
+    /compare and the guardrail's passage checks run one call at a time, so the Stubbers answer in their order.
+    """
+    monkeypatch.setattr(compare, "MAX_WORKERS", 1)
+    monkeypatch.setattr(guardrail, "MAX_PARALLEL", 1)
+    return Services(
+        settings=from_environ(environment),
+        runtime=runtime_stub.client,
+        agent_runtime=agent_runtime_stub.client,
+        agentcore=agentcore_stub.client,
+        toolbox=Toolbox({}),
+        limiter=Limiter(usage_table, CALLER_CALLS_PER_MINUTE),
+    )
 
 
 @pytest.fixture
@@ -98,25 +157,24 @@ def load_handler(environment: dict[str, str]) -> Callable[[], ModuleType]:
 
 
 @pytest.fixture
-def api(
-    load_handler: Callable[[], ModuleType],
-    monkeypatch: pytest.MonkeyPatch,
-    runtime_stub: Stubber,
-    agent_runtime_stub: Stubber,
-) -> ModuleType:
-    """api.handler with the stubbed clients; /compare runs its models one at a time, in the Stubber's order."""
+def api(load_handler: Callable[[], ModuleType], monkeypatch: pytest.MonkeyPatch, services: Services) -> ModuleType:
+    """api.handler running with `services`."""
     module = load_handler()
-    monkeypatch.setattr(module, "bedrock_runtime", runtime_stub.client)
-    monkeypatch.setattr(module, "bedrock_agent_runtime", agent_runtime_stub.client)
-    monkeypatch.setattr(module, "COMPARE_WORKERS", 1)
+    monkeypatch.setattr(module, "services", services)
     return module
 
 
 @pytest.fixture
-def agent_api(api: ModuleType, monkeypatch: pytest.MonkeyPatch, harness: HttpStub, tickets_table: Any) -> ModuleType:
+def agent_services(services: Services, harness: HttpStub, tickets_table: Any) -> Services:
+    """`services` with the HTTP-stubbed harness and the agent's tools over the moto tickets table."""
+    services.agentcore = harness.client
+    services.toolbox = Toolbox(tool_groups(tickets_table))
+    return services
+
+
+@pytest.fixture
+def agent_api(api: ModuleType, agent_services: Services) -> ModuleType:
     """api.handler with the HTTP-stubbed harness and the ticket tools over the moto table."""
-    monkeypatch.setattr(api, "agentcore", harness.client)
-    monkeypatch.setattr(api, "toolbox", Toolbox({"tickets": tickets.runners(TicketStore(tickets_table))}))
     return api
 
 

@@ -1,0 +1,58 @@
+"""What the routes run with: the settings, the AWS clients, the agent's tools and the per-caller budget.
+
+Built once per execution environment from the environment; the clients are created on first use. Tests build
+their own with stubbed clients.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api.clients import lazy_client, lazy_table
+from api.config import Settings, from_environ
+from api.identity import Caller
+from api.limits import Limiter
+from api.sessions import SessionBinder
+from api.tickets import TicketStore
+from api.toolbox import Toolbox
+from api.tools import tickets
+
+
+@dataclass
+class Services:
+    """The dependencies of every route."""
+
+    settings: Settings
+    runtime: Any  # bedrock-runtime: Converse, ConverseStream, ApplyGuardrail
+    agent_runtime: Any  # bedrock-agent-runtime: Retrieve, RetrieveAndGenerate(Stream)
+    agentcore: Any  # bedrock-agentcore: InvokeHarness
+    toolbox: Toolbox
+    limiter: Limiter
+
+    def sessions(self) -> SessionBinder:
+        """The caller-bound session ids, under the stack's key."""
+        return SessionBinder(self.settings.get("SESSION_KEY").encode())
+
+    def spend(self, caller: Caller, calls: int = 1) -> None:
+        """Count model calls against the caller's budget (a 429 when it is spent)."""
+        self.settings.require("USAGE_TABLE")
+        self.limiter.spend(caller, calls)
+
+
+def tool_groups(table: Any) -> dict[str, Any]:
+    """The agent's inline tool groups: each is tools/<group>.json and the runners of tools/<group>.py."""
+    return {"tickets": tickets.runners(TicketStore(table))}
+
+
+def from_environment(environ: Mapping[str, str]) -> Services:
+    settings = from_environ(environ)
+    return Services(
+        settings=settings,
+        runtime=lazy_client("bedrock-runtime"),
+        agent_runtime=lazy_client("bedrock-agent-runtime"),
+        agentcore=lazy_client("bedrock-agentcore"),
+        toolbox=Toolbox(tool_groups(lazy_table(settings.values.get("TICKETS_TABLE", "unset")))),
+        limiter=Limiter(
+            lazy_table(settings.values.get("USAGE_TABLE", "unset")), settings.limits["CALLER_CALLS_PER_MINUTE"]
+        ),
+    )
