@@ -1,8 +1,9 @@
-"""Generate docs/openapi.json, the OpenAPI 3.0.3 description of the REST API, from lambda/api/schemas.json.
+"""Generate docs/openapi.json, the OpenAPI 3.0.3 description of the REST API, from lambda/api/routes.json.
 
-The request schemas are the ones API Gateway validates with and the function checks again, so the document
-cannot drift from them: `python scripts/openapi.py` writes the file, `python scripts/openapi.py --check` exits 1
-if the committed file is not what this script generates (the tests check that too).
+The routes, their request schemas (the ones API Gateway validates with) and their response schemas are read
+from the registry the function and the CDK app use, so the document cannot drift from them:
+`python scripts/openapi.py` writes the file, `python scripts/openapi.py --check` exits 1 if the committed file is
+not what this script generates (the tests check that too).
 """
 
 from __future__ import annotations
@@ -15,253 +16,162 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT / "lambda" / "api" / "schemas.json"
+ROUTES = ROOT / "lambda" / "api" / "routes.json"
 OUTPUT = ROOT / "docs" / "openapi.json"
 SECURITY_SCHEME = "CognitoUserPool"
+STREAM_SUFFIX = "/stream"
 
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def string(description: str | None = None, **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", **extra}
-    if description:
-        schema["description"] = description
-    return schema
+def obj(properties: Mapping[str, Any], description: str) -> dict[str, Any]:
+    return {"type": "object", "description": description, "properties": dict(properties), "required": list(properties)}
 
 
-def obj(properties: Mapping[str, Any], required: Sequence[str] | None = None, **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": dict(properties)}
-    schema["required"] = list(properties) if required is None else list(required)
-    return {**schema, **extra}
-
-
-SESSION_ID = string("Issued by the API to this caller only: send it back to continue the conversation.")
-RESPONSE_SCHEMAS: dict[str, Any] = {
-    "HealthResponse": obj({"status": string(enum=["ok"])}),
-    "ModelsResponse": obj(
-        {"models": {"type": "array", "items": obj({"id": string("Model or inference profile id."), "name": string()})}}
-    ),
-    "Usage": obj(
-        {"inputTokens": {"type": "integer"}, "outputTokens": {"type": "integer"}, "totalTokens": {"type": "integer"}}
-    ),
-    "Guardrail": obj(
-        {
-            "action": string("INTERVENED when the guardrail blocked or masked content.", enum=["NONE", "INTERVENED"]),
+TEXT = {"type": "string"}
+# The events of the streaming routes (lambda/api/sse.py): `event: <name>` then one line of JSON `data`.
+EVENTS: dict[str, dict[str, Any]] = {
+    "session": obj({"sessionId": TEXT}, "First, on /ask and /agent: the session id to continue with."),
+    "delta": obj({"text": TEXT}, "The next piece of the answer."),
+    "citation": {
+        "type": "object",
+        "description": "A document the answer draws on, relative to documents/.",
+        "properties": {"text": TEXT, "sources": {"type": "array", "items": TEXT}, "source": TEXT},
+    },
+    "guardrail": {
+        "type": "object",
+        "description": "The guardrail intervened: drop the text shown so far and show `message` instead.",
+        "properties": {
+            "action": {"type": "string", "enum": ["INTERVENED"]},
+            "message": TEXT,
             "assessments": {
                 "type": "array",
-                "description": "The guardrail policies that acted, without the matched text.",
-                "items": obj(
-                    {
-                        "stage": string(enum=["input", "output"]),
-                        "policy": string("e.g. topicPolicy, contentPolicy, sensitiveInformationPolicy."),
-                        "type": string("The topic, filter, entity or pattern."),
-                        "action": string("e.g. BLOCKED, ANONYMIZED."),
-                    }
-                ),
+                "description": "The policies that acted, as in Guardrail.assessments.",
+                "items": {"type": "object"},
             },
         },
-        required=["action"],
-    ),
-    "ChatResponse": obj(
-        {
-            "model": string(),
-            "answer": string("The model's answer, or the guardrail's message when it intervened."),
-            "stopReason": string("Converse's stop reason, e.g. end_turn, max_tokens, guardrail_intervened."),
-            "usage": ref("Usage"),
-            "latencyMs": {"type": "integer"},
-            "guardrail": ref("Guardrail"),
-        }
-    ),
-    "CompareResult": obj(
-        {
-            "model": string(),
-            "answer": string(),
-            "stopReason": string(),
-            "usage": ref("Usage"),
-            "latencyMs": {"type": "integer"},
-            "guardrail": ref("Guardrail"),
-            "error": obj({"code": string(), "message": string()}),
-        },
-        required=["model"],
-        description="A model's answer, or its error (then only model and error).",
-    ),
-    "CompareResponse": obj({"results": {"type": "array", "items": ref("CompareResult")}}),
-    "RetrieveResponse": obj(
-        {
-            "results": {
-                "type": "array",
-                "items": obj(
-                    {
-                        "text": string(),
-                        "score": {"type": "number", "nullable": True},
-                        "source": string("The S3 URI of the document, null for other sources.", nullable=True),
-                        "metadata": {"type": "object", "description": "The document's metadata attributes."},
-                    }
-                ),
-            }
-        }
-    ),
-    "Citation": obj(
-        {
-            "text": string("The part of the answer the sources support."),
-            "sources": {"type": "array", "items": string("An S3 URI.")},
-        }
-    ),
-    "AskResponse": obj(
-        {
-            "answer": string(),
-            "citations": {"type": "array", "items": ref("Citation")},
-            "sessionId": SESSION_ID,
-            "guardrail": obj({"action": string(enum=["NONE", "INTERVENED"])}),
-        }
-    ),
-    "AgentCitation": obj({"source": string("The S3 URI of a document the agent's knowledge-base search returned.")}),
-    "Confirmation": obj(
-        {
-            "id": string("Send it back as confirm.id, with the same sessionId; it is valid for this caller only."),
-            "tool": string("The tool that would run: create_ticket or close_ticket."),
-            "input": {"type": "object", "description": "The exact input the tool would run with."},
-        },
-        description="A tool call that changes state, which the agent waits on: it runs only when the next request "
-        "sends confirm with this id and approve true; approve false declines it.",
-    ),
-    "AgentResponse": obj(
-        {
-            "answer": string(
-                "The agent's answer, or the guardrail's message when it intervened; it may be empty when the agent "
-                "asks to confirm a tool call."
-            ),
-            "sessionId": SESSION_ID,
-            "citations": {"type": "array", "items": ref("AgentCitation")},
-            "stopReason": string(
-                "How the turn ended, e.g. end_turn, tool_use (with a confirmation), max_tokens; guardrail when the "
-                "guardrail blocked the input before the agent saw it."
-            ),
-            "usage": ref("Usage"),
-            "guardrail": ref("Guardrail"),
-            "confirmation": ref("Confirmation"),
-            "trace": {
-                "type": "array",
-                "items": string(),
-                "description": "One-line summaries of the agent's steps (tool calls and results), when trace was "
-                "requested; only callers with the genai/admin scope may request it.",
+        "required": ["action", "message"],
+    },
+    "confirmation": ref("Confirmation"),
+    "metadata": {
+        "type": "object",
+        "description": "How the answer ended and what it cost (stopReason, usage, guardrail, depending on the route).",
+    },
+    "error": {
+        "type": "object",
+        "description": "The same envelope as a buffered error; the stream ends after it.",
+        "properties": {"code": TEXT, "message": TEXT, "requestId": TEXT},
+        "required": ["code", "message", "requestId"],
+    },
+    "done": {"type": "object", "description": "The last event of every stream that did not end in error."},
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": obj(
+            {
+                "code": {
+                    "type": "string",
+                    "description": "Stable: BadRequest, UNAUTHORIZED, AccessDenied, NotFound, Conflict, TooLarge, "
+                    "RateLimited, Throttled, InternalError, Misconfigured, UpstreamError, Timeout (API Gateway's "
+                    "own answers use its response type).",
+                },
+                "message": {"type": "string", "description": "One line saying what you can change."},
+                "requestId": {"type": "string", "description": "Quote it to the operators: the logs have the rest."},
             },
-        },
-        required=["answer", "sessionId", "citations", "stopReason", "guardrail"],
+            "Every error, the function's and API Gateway's alike.",
+        )
+    },
+    "required": ["error"],
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+ERRORS: dict[str, tuple[str, str, Mapping[str, Any]]] = {
+    "400": (
+        "BadRequest",
+        "The body does not fit the route's schema (API Gateway names the field), or a value is not allowed (an "
+        "unknown model, a filter Bedrock cannot take).",
+        {},
     ),
-    "Error": obj(
-        {
-            "error": obj(
-                {
-                    "code": string("e.g. BadRequest, AccessDenied, Throttled, Timeout, InternalError."),
-                    "message": string("One line saying what went wrong and what to do."),
-                    "requestId": string("The Lambda request id, for the logs."),
-                }
-            )
+    "401": ("Unauthorized", "No valid Cognito token.", {}),
+    "403": (
+        "AccessDenied",
+        "A sessionId or confirmation issued to another caller, the agent's trace without genai/admin, or a model "
+        "or resource this deployment may not use.",
+        {},
+    ),
+    "404": ("NotFound", "The model, knowledge base or conversation is not available in this deployment.", {}),
+    "409": ("Conflict", "The conversation is busy with another request.", {}),
+    "413": ("TooLarge", "The request carries more text than the API accepts (MAX_REQUEST_CHARACTERS).", {}),
+    "429": (
+        "RateLimited",
+        "The caller's model calls this minute are spent (RateLimited), or Bedrock is throttling (Throttled).",
+        RETRY_AFTER,
+    ),
+    "500": ("InternalError", "The function failed or is misconfigured; quote the requestId.", {}),
+    "502": ("UpstreamError", "The model or service behind the API failed.", {}),
+    "504": ("Timeout", "The answer took longer than the API waits; stream it or ask for fewer tokens.", {}),
+}
+PUBLIC_ERRORS = ("500",)
+READ_ERRORS = ("401", "500")
+MODEL_ERRORS = ("400", "401", "403", "404", "413", "429", "500", "502", "504")
+
+
+def responses(route: Mapping[str, Any], *, stream: bool) -> dict[str, Any]:
+    """The 200 and the errors of one operation."""
+    if stream:
+        ok = {
+            "description": "Server-sent events, as they are generated (see the x-events of this operation).",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
         }
-    ),
-    "GatewayError": obj(
-        {"message": string()}, description="An answer of API Gateway itself (authorizer, request validation)."
-    ),
-}
+    else:
+        ok = {"description": "OK", "content": {"application/json": {"schema": ref(route["response"])}}}
+    if route.get("public"):
+        statuses: Sequence[str] = PUBLIC_ERRORS
+    elif route.get("request"):
+        statuses = MODEL_ERRORS
+    else:
+        statuses = READ_ERRORS
+    statuses = sorted({*statuses, *(route.get("errors") or {})})
+    return {"200": ok, **{status: {"$ref": f"#/components/responses/{ERRORS[status][0]}"} for status in statuses}}
 
 
-def error(description: str, schema: str = "Error", headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-    if headers:
-        response["headers"] = dict(headers)
-    return response
-
-
-ERROR_RESPONSES: dict[str, Any] = {
-    "BadRequest": error(
-        "The body is not JSON, does not fit the schema, or Bedrock rejected the request; the message names the field. "
-        "API Gateway's request validation may answer first, with its own message."
-    ),
-    "Unauthorized": error("No valid Cognito token: API Gateway's authorizer answers.", "GatewayError"),
-    "AccessDenied": error(
-        "Bedrock denied access (the message says what to enable or allow), or the request sent a sessionId or a "
-        "confirmation issued to another caller (SessionNotYours, ConfirmationNotYours), or asked for the agent's "
-        "trace without the genai/admin scope (TraceNotAllowed)."
-    ),
-    "NotFound": error("Bedrock could not find the model, knowledge base, agent or session."),
-    "Conflict": error("Bedrock reported a conflict, e.g. the agent's session is busy with another request."),
-    "Throttled": error(
-        "Bedrock is throttling; retry after the delay.",
-        headers={"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
-    ),
-    "InternalError": error("The function failed or is misconfigured; quote the requestId."),
-    "Timeout": error("Bedrock did not answer in time; the message says how to raise the limit."),
-}
-POST_ERRORS = {
-    "400": "BadRequest",
-    "401": "Unauthorized",
-    "403": "AccessDenied",
-    "404": "NotFound",
-    "429": "Throttled",
-    "500": "InternalError",
-    "504": "Timeout",
-}
-POST_ROUTES = {
-    "chat": ("ChatResponse", "Chat with one model", "A conversation with an allow-listed model through Converse."),
-    "compare": ("CompareResponse", "Compare models", "The same prompt to two to four models, in parallel."),
-    "retrieve": ("RetrieveResponse", "Search the knowledge base", "The passages most relevant to a query."),
-    "ask": ("AskResponse", "Ask the knowledge base", "A generated answer with citations (RetrieveAndGenerate)."),
-    "agent": (
-        "AgentResponse",
-        "Talk to the agent",
-        "A turn with the agent (an Amazon Bedrock AgentCore harness), or the user's decision on the tool call it "
-        "asked to confirm.",
-    ),
-}
-
-
-def operation(
-    operation_id: str, summary: str, response: str, errors: Mapping[str, str], *, secured: bool = True
-) -> dict[str, Any]:
-    result: dict[str, Any] = {"operationId": operation_id, "summary": summary}
-    result["security"] = [{SECURITY_SCHEME: []}] if secured else []
-    result["responses"] = {
-        "200": {"description": "OK", "content": {"application/json": {"schema": ref(response)}}},
-        **{status: {"$ref": f"#/components/responses/{name}"} for status, name in errors.items()},
+def operation(route: Mapping[str, Any], *, stream: bool = False) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "operationId": route["name"] + ("Stream" if stream else ""),
+        "summary": route["summary"] + (", streamed" if stream else ""),
+        "description": route["description"],
+        "security": [] if route.get("public") else [{SECURITY_SCHEME: []}],
     }
+    if route.get("request"):
+        result["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(route["request"])}}}
+    result["responses"] = responses(route, stream=stream)
+    if stream:
+        result["description"] += (
+            " The same body, validation and errors as the buffered route; an error before the first event is a "
+            "JSON error response, after it an `error` event that ends the stream."
+        )
+        result["x-events"] = {name: ref(f"{name.capitalize()}Event") for name in EVENTS}
     return result
 
 
-def build(schemas: Mapping[str, Any]) -> dict[str, Any]:
-    """The OpenAPI document, with the request schemas of `schemas` (schemas.json) as they are."""
-    paths: dict[str, Any] = {
-        "/health": {
-            "get": operation("health", "Health check", "HealthResponse", {"500": "InternalError"}, secured=False)
-        },
-        "/models": {
-            "get": operation(
-                "listModels",
-                "The allow-listed models",
-                "ModelsResponse",
-                {"401": "Unauthorized", "500": "InternalError"},
-            )
-        },
-    }
-    request_schemas: dict[str, Any] = {}
-    for route, schema in schemas.items():
-        response, summary, description = POST_ROUTES[route]
-        name = schema["title"]
-        request_schemas[name] = schema
-        errors = {**POST_ERRORS, "409": "Conflict"} if route == "agent" else POST_ERRORS
-        post = operation(f"{route}", summary, response, dict(sorted(errors.items())))
-        post["description"] = description
-        post["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(name)}}}
-        paths[f"/{route}"] = {"post": post}
+def build(registry: Mapping[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document of the registry's routes and their streams."""
+    paths: dict[str, Any] = {}
+    for route in registry["routes"]:
+        paths[route["path"]] = {route["method"].lower(): operation(route)}
+        if route.get("stream"):
+            paths[route["path"] + STREAM_SUFFIX] = {route["method"].lower(): operation(route, stream=True)}
+    events = {f"{name.capitalize()}Event": schema for name, schema in EVENTS.items()}
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "Bedrock GenAI API",
             "version": "1.0.0",
             "description": "Chat, model comparison, knowledge-base search and answers, and the agent, on Amazon "
-            "Bedrock behind a guardrail. Generated by scripts/openapi.py from lambda/api/schemas.json.",
+            "Bedrock behind a guardrail; chat, ask and agent also stream server-sent events. Generated by "
+            "scripts/openapi.py from lambda/api/routes.json.",
         },
         "servers": [
             {
@@ -284,29 +194,36 @@ def build(schemas: Mapping[str, Any]) -> dict[str, Any]:
                     "for the agent's trace).",
                 }
             },
-            "schemas": {**request_schemas, **RESPONSE_SCHEMAS},
-            "responses": ERROR_RESPONSES,
+            "schemas": {**registry["schemas"], **events, "Error": ERROR_SCHEMA},
+            "responses": {
+                code: {
+                    "description": description,
+                    "content": {"application/json": {"schema": ref("Error")}},
+                    **({"headers": dict(headers)} if headers else {}),
+                }
+                for code, description, headers in ERRORS.values()
+            },
         },
     }
 
 
-def render(schemas_path: Path = SCHEMAS) -> str:
+def render(routes_path: Path = ROUTES) -> str:
     """The text of docs/openapi.json."""
-    schemas = json.loads(schemas_path.read_text(encoding="utf-8"))
-    return json.dumps(build(schemas), indent=2, ensure_ascii=False) + "\n"
+    registry = json.loads(routes_path.read_text(encoding="utf-8"))
+    return json.dumps(build(registry), indent=2, ensure_ascii=False) + "\n"
 
 
-def main(argv: Sequence[str] | None = None, *, output: Path = OUTPUT, schemas_path: Path = SCHEMAS) -> int:
+def main(argv: Sequence[str] | None = None, *, output: Path = OUTPUT, routes_path: Path = ROUTES) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if the file differs from what would be generated")
     args = parser.parse_args(argv)
-    text = render(schemas_path)
+    text = render(routes_path)
     name = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
     if args.check:
         current = output.read_text(encoding="utf-8") if output.exists() else None
         if current != text:
             print(
-                f"openapi: {name} is out of date with lambda/api/schemas.json; run python scripts/openapi.py",
+                f"openapi: {name} is out of date with lambda/api/routes.json; run python scripts/openapi.py",
                 file=sys.stderr,
             )
             return 1

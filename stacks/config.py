@@ -605,8 +605,9 @@ class ApiConfig:
     reserved_concurrency: int | None = setting(
         Integer(1, 1_000, nullable=True),
         None,
-        help="Concurrency reserved for the API function; null: none. Lambda keeps 100 of the account's concurrency "
-        "unreserved, so new accounts (often 10 in all) cannot reserve any: check with `make doctor`",
+        help="Concurrency reserved for each of the API's two functions (buffered and streaming); null: none. "
+        "Lambda keeps 100 of the account's concurrency unreserved, so new accounts (often 10 in all) cannot "
+        "reserve any: check with `make doctor`",
     )
     inference_profile: str
     models: tuple[ModelChoice, ...] = setting(

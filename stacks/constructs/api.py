@@ -56,6 +56,20 @@ COUNTED_BODY_RULES = (
     "GenericRFI_BODY",
     "EC2MetaDataSSRF_BODY",
 )
+# WAF inspects the first 16 KB of a body unless told more (up to 64 KB, each further 16 KB billed per request).
+BODY_INSPECTION_STEP_KB = 16
+BODY_INSPECTION_MAX_KB = 64
+# Bytes of JSON per character of text the API accepts: field names, quotes and escapes around ASCII text.
+JSON_BYTES_PER_CHARACTER = 1.25
+
+
+def body_inspection_kb(max_request_characters: int) -> int:
+    """The smallest body size WAF can inspect that holds a request the API accepts (ASCII text), at most 64 KB."""
+    needed = max_request_characters * JSON_BYTES_PER_CHARACTER / 1024
+    steps = -(-needed // BODY_INSPECTION_STEP_KB)
+    return int(min(BODY_INSPECTION_MAX_KB, max(1, steps) * BODY_INSPECTION_STEP_KB))
+
+
 ERROR_TEMPLATE = (
     '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString, '
     '"requestId": "$context.requestId"}}'
@@ -549,6 +563,14 @@ class Api(Construct):
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility("GenAiApi"),
+            # The rules that still block on the body (known bad inputs) see all of a request the API accepts.
+            association_config=wafv2.CfnWebACL.AssociationConfigProperty(
+                request_body={
+                    "API_GATEWAY": wafv2.CfnWebACL.RequestBodyAssociatedResourceTypeConfigProperty(
+                        default_size_inspection_limit=f"KB_{body_inspection_kb(config.max_request_characters)}"
+                    )
+                }
+            ),
             rules=[
                 managed(0, "AWSManagedRulesAmazonIpReputationList"),
                 managed(1, "AWSManagedRulesCommonRuleSet", COUNTED_BODY_RULES),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk import assertions
 
 from stacks.config import ROOT
+from stacks.constructs.api import body_inspection_kb
 from tests.synth import Assembly, resources_at
 
-SCHEMAS = json.loads((ROOT / "lambda/api/schemas.json").read_text())
-ROUTES = {("GET", "health"), ("GET", "models"), *(("POST", route) for route in SCHEMAS)}
+REGISTRY = json.loads((ROOT / "lambda/api/routes.json").read_text())
+BUFFERED = {(route["method"], route["path"]): route for route in REGISTRY["routes"]}
+STREAMED = {("POST", route["path"] + "/stream"): route for route in REGISTRY["routes"] if route.get("stream")}
 
 
 def _one(template: assertions.Template, type_: str, path: str = "Application/Api/") -> tuple[str, dict[str, Any]]:
@@ -20,66 +23,187 @@ def _one(template: assertions.Template, type_: str, path: str = "Application/Api
 
 
 def _methods(template: assertions.Template) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every method but CORS preflights, by HTTP method and full path."""
     resources = template.find_resources("AWS::ApiGateway::Resource")
-    paths = {logical_id: r["Properties"]["PathPart"] for logical_id, r in resources.items()}
+
+    def path(resource_id: dict[str, Any]) -> str:
+        if "Ref" not in resource_id:  # the root resource: Fn::GetAtt RestApi.RootResourceId
+            return ""
+        properties = resources[resource_id["Ref"]]["Properties"]
+        return path(properties["ParentId"]) + "/" + properties["PathPart"]
+
     return {
-        (m["Properties"]["HttpMethod"], paths[m["Properties"]["ResourceId"]["Ref"]]): m["Properties"]
+        (m["Properties"]["HttpMethod"], path(m["Properties"]["ResourceId"])): m["Properties"]
         for m in template.find_resources("AWS::ApiGateway::Method").values()
         if m["Properties"]["HttpMethod"] != "OPTIONS"
     }
 
 
-def test_every_route_but_health_needs_a_cognito_token(application: assertions.Template) -> None:
-    methods = _methods(application)
+def _function(template: assertions.Template, name: str = "Function") -> tuple[str, dict[str, Any]]:
+    return _one(template, "AWS::Lambda::Function", f"Application/Api/{name}/")
+
+
+def test_every_route_of_the_registry_and_its_stream_is_a_method(application: assertions.Template) -> None:
+    assert set(_methods(application)) == set(BUFFERED) | set(STREAMED)
+    assert set(STREAMED) == {("POST", "/chat/stream"), ("POST", "/ask/stream"), ("POST", "/agent/stream")}
+
+
+def test_every_route_but_the_public_ones_needs_a_cognito_token(application: assertions.Template) -> None:
     authorizer_id, authorizer = _one(application, "AWS::ApiGateway::Authorizer")
     pool_id, _ = _one(application, "AWS::Cognito::UserPool")
 
-    assert set(methods) == ROUTES
     assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
     assert authorizer["Properties"]["ProviderARNs"] == [{"Fn::GetAtt": [pool_id, "Arn"]}]
-    for route, method in methods.items():
-        if route == ("GET", "health"):
-            assert method["AuthorizationType"] == "NONE"
+    public = set()
+    for route, method in _methods(application).items():
+        if method["AuthorizationType"] == "NONE":
+            public.add(route)
             continue
         assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
         assert method["AuthorizerId"] == {"Ref": authorizer_id}
         assert method["AuthorizationScopes"] == ["genai/invoke", "aws.cognito.signin.user.admin"]
+    # Only the health check, which calls nothing and returns no data, is public.
+    assert public == {("GET", "/health")}
 
 
-def test_every_post_body_is_validated_against_its_schema(application: assertions.Template) -> None:
+def test_every_body_is_validated_against_its_schema_streams_included(application: assertions.Template) -> None:
     methods = _methods(application)
-    _, validator = _one(application, "AWS::ApiGateway::RequestValidator")
+    validator_id, validator = _one(application, "AWS::ApiGateway::RequestValidator")
     models = {
         logical_id: m["Properties"]["Schema"]
         for logical_id, m in application.find_resources("AWS::ApiGateway::Model").items()
     }
 
     assert validator["Properties"]["ValidateRequestBody"] is True
-    for route, schema in SCHEMAS.items():
-        method = methods[("POST", route)]
+    for key, route in {**BUFFERED, **STREAMED}.items():
+        method = methods[key]
+        if not route.get("request"):
+            assert "RequestModels" not in method, key
+            continue
+        schema = REGISTRY["schemas"][route["request"]]
         model_id = method["RequestModels"]["application/json"]["Ref"]
-        assert models[model_id] == {"$schema": "http://json-schema.org/draft-04/schema#", **schema}
-        assert "RequestValidatorId" in method
+        assert models[model_id] == {"$schema": "http://json-schema.org/draft-04/schema#", **schema}, key
+        assert method["RequestValidatorId"] == {"Ref": validator_id}, key
         assert schema["additionalProperties"] is False
 
 
-def test_one_proxy_integration_within_the_gateway_timeout(application: assertions.Template) -> None:
-    function_id, function = _one(application, "AWS::Lambda::Function", "Application/Api/Function/")
-    for method in _methods(application).values():
-        integration = method["Integration"]
+def test_buffered_routes_invoke_the_function_within_the_gateway_timeout(application: assertions.Template) -> None:
+    function_id, function = _function(application)
+    methods = _methods(application)
+    for key in BUFFERED:
+        integration = methods[key]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         assert integration["TimeoutInMillis"] == 29000
-        assert function_id in json.dumps(integration["Uri"])
+        assert integration.get("ResponseTransferMode", "BUFFERED") == "BUFFERED"
+        uri = json.dumps(integration["Uri"])
+        assert function_id in uri
+        assert uri.endswith('"/invocations"]]}')
     assert function["Properties"]["Timeout"] == 28
 
 
-def test_only_this_api_may_invoke_the_function(application: assertions.Template) -> None:
-    _, permission = _one(application, "AWS::Lambda::Permission", "Application/Api/")
-    rest_api_id, _ = _one(application, "AWS::ApiGateway::RestApi")
+def test_stream_routes_stream_the_streaming_function_for_the_configured_time(
+    application: assertions.Template,
+) -> None:
+    function_id, function = _function(application, "StreamFunction")
+    methods = _methods(application)
+    for key in STREAMED:
+        integration = methods[key]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        assert integration["ResponseTransferMode"] == "STREAM"
+        assert integration["TimeoutInMillis"] == 300_000
+        uri = json.dumps(integration["Uri"])
+        assert ":lambda:path/2021-11-15/functions/" in uri
+        assert function_id in uri
+        assert uri.endswith('"/response-streaming-invocations"]]}')
+    assert function["Properties"]["Timeout"] == 300
 
-    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-    assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
-    assert {"Ref": rest_api_id} in permission["Properties"]["SourceArn"]["Fn::Join"][1]
+
+def test_the_streaming_function_runs_the_asgi_app_behind_the_web_adapter(application: assertions.Template) -> None:
+    _, function = _function(application, "StreamFunction")
+    properties = function["Properties"]
+    environment = properties["Environment"]["Variables"]
+    (mapping,) = application.to_json()["Mappings"].values()
+
+    assert properties["Handler"] == "api/run.sh"
+    assert environment["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert environment["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert environment["AWS_LWA_READINESS_CHECK_PATH"] == "/ready"
+    layers = json.dumps(properties["Layers"])
+    assert "AWSLambdaPowertoolsPythonV3-python314-arm64" in layers
+    assert "Fn::FindInMap" in layers
+    # One pinned layer version per region the stack can deploy to, all from the adapter's publishing account.
+    assert set(mapping) >= {"us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"}
+    for region, entry in mapping.items():
+        assert entry["arn"] == f"arn:aws:lambda:{region}:753240598075:layer:LambdaAdapterLayerArm64:30"
+
+
+def test_both_functions_share_the_settings_and_the_permissions(application: assertions.Template) -> None:
+    _, buffered = _function(application)
+    _, streaming = _function(application, "StreamFunction")
+    own = {"POWERTOOLS_SERVICE_NAME", "STREAM_TIMEOUT_SECONDS"}
+    lwa = {name for name in streaming["Properties"]["Environment"]["Variables"] if name.startswith("AWS_L")}
+    first = {k: v for k, v in buffered["Properties"]["Environment"]["Variables"].items() if k not in own}
+    second = {k: v for k, v in streaming["Properties"]["Environment"]["Variables"].items() if k not in own | lwa}
+    statements = {
+        path: [
+            statement
+            for statement in _one(application, "AWS::IAM::ManagedPolicy", f"Application/Api/{path}/")[1][
+                "Properties"
+            ]["PolicyDocument"]["Statement"]
+            # Each function writes its own log group and dead-letter queue.
+            if not json.dumps(statement["Resource"]).startswith(f'{{"Fn::GetAtt": ["Api{path}')
+        ]
+        for path in ("Function", "StreamFunction")
+    }
+
+    assert first == second
+    assert len(statements["Function"]) > 5
+    assert statements["Function"] == statements["StreamFunction"]
+
+
+def test_only_this_api_may_invoke_either_function(application: assertions.Template) -> None:
+    permissions = resources_at(application, "AWS::Lambda::Permission", "Application/Api/")
+    rest_api_id, _ = _one(application, "AWS::ApiGateway::RestApi")
+    function_ids = {_function(application)[0], _function(application, "StreamFunction")[0]}
+
+    # One permission per function for the whole API: no per-method permissions.
+    assert len(permissions) == 2
+    assert {p["Properties"]["FunctionName"]["Fn::GetAtt"][0] for p in permissions.values()} == function_ids
+    for permission in permissions.values():
+        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+        assert {"Ref": rest_api_id} in permission["Properties"]["SourceArn"]["Fn::Join"][1]
+
+
+def test_each_callers_model_calls_are_counted_in_an_expiring_encrypted_table(
+    application: assertions.Template,
+) -> None:
+    table_id, table = _one(application, "AWS::DynamoDB::Table")
+    _, function = _function(application)
+    properties = table["Properties"]
+    statements = _one(application, "AWS::IAM::ManagedPolicy", "Application/Api/Function/")[1]["Properties"][
+        "PolicyDocument"
+    ]["Statement"]
+
+    assert properties["KeySchema"] == [{"AttributeName": "caller_window", "KeyType": "HASH"}]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"]["SSEType"] == "KMS"
+    # Counters that expire within two minutes: nothing to keep when the stack goes.
+    assert table["DeletionPolicy"] == "Delete"
+    assert function["Properties"]["Environment"]["Variables"]["USAGE_TABLE"] == {"Ref": table_id}
+    (usage,) = [s for s in statements if json.dumps({"Fn::GetAtt": [table_id, "Arn"]}) in json.dumps(s["Resource"])]
+    assert usage["Action"] == "dynamodb:UpdateItem"
+
+
+def test_the_cost_bounds_reach_the_functions(application: assertions.Template) -> None:
+    for name in ("Function", "StreamFunction"):
+        environment = _function(application, name)[1]["Properties"]["Environment"]["Variables"]
+        assert environment["MAX_TOKENS"] == "1024"
+        assert environment["MAX_TOKENS_CEILING"] == "4096"
+        assert environment["MAX_REQUEST_CHARACTERS"] == "24000"
+        assert environment["CALLER_CALLS_PER_MINUTE"] == "20"
+        assert environment["SYSTEM_PROMPT"]
 
 
 def test_stage_throttles_logs_and_traces(application: assertions.Template) -> None:
@@ -94,16 +218,28 @@ def test_stage_throttles_logs_and_traces(application: assertions.Template) -> No
     assert settings["LoggingLevel"] == "ERROR"
     assert settings["DataTraceEnabled"] is False
     assert access_logs_id in json.dumps(properties["AccessLogSetting"]["DestinationArn"])
-    assert json.loads(properties["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
+    access_log = json.loads(properties["AccessLogSetting"]["Format"])
+    assert access_log["requestId"] == "$context.requestId"
+    # Who did what: the caller from the verified token, and whether the answer streamed.
+    assert access_log["caller"] == "$context.authorizer.claims.sub"
+    assert access_log["client"] == "$context.authorizer.claims.client_id"
+    assert access_log["transferMode"] == "$context.integration.responseTransferMode"
     assert set(access_logs["Properties"]) == {"KmsKeyId", "RetentionInDays"}
 
 
 def test_gateway_errors_use_the_api_error_shape(application: assertions.Template) -> None:
-    responses = application.find_resources("AWS::ApiGateway::GatewayResponse")
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]["ResponseTemplates"]["application/json"]
+        for r in application.find_resources("AWS::ApiGateway::GatewayResponse").values()
+    }
 
-    assert sorted(r["Properties"]["ResponseType"] for r in responses.values()) == ["DEFAULT_4XX", "DEFAULT_5XX"]
-    for response in responses.values():
-        assert '{"error": {"code":' in response["Properties"]["ResponseTemplates"]["application/json"]
+    assert sorted(responses) == ["BAD_REQUEST_BODY", "DEFAULT_4XX", "DEFAULT_5XX"]
+    for template in responses.values():
+        assert '{"error": {"code":' in template
+        assert '"requestId": "$context.requestId"' in template
+    # A body that fails its schema says which field, escaped so the envelope stays valid JSON.
+    assert '"code": "BadRequest"' in responses["BAD_REQUEST_BODY"]
+    assert "$util.escapeJavaScript($context.error.validationErrorString)" in responses["BAD_REQUEST_BODY"]
 
 
 def test_users_cannot_sign_themselves_up_and_need_strong_passwords(application: assertions.Template) -> None:
@@ -264,10 +400,26 @@ def test_prod_waf_lets_long_conversations_and_code_in_prompts_through(flipped_as
     assert "SizeConstraintStatement" not in json.dumps(acl["Properties"]["Rules"])
 
 
-def test_a_configured_reservation_reaches_the_function(flipped_assembly: Assembly) -> None:
-    _, function = _one(flipped_assembly.assertions("Application"), "AWS::Lambda::Function", "Application/Api/Function/")
+def test_prod_waf_inspects_all_of_a_body_the_api_accepts(flipped_assembly: Assembly) -> None:
+    _, acl = _one(flipped_assembly.assertions("Application"), "AWS::WAFv2::WebACL")
+    limit = acl["Properties"]["AssociationConfig"]["RequestBody"]["API_GATEWAY"]["DefaultSizeInspectionLimit"]
+    _, function = _function(flipped_assembly.assertions("Application"))
+    accepted = int(function["Properties"]["Environment"]["Variables"]["MAX_REQUEST_CHARACTERS"])
 
-    assert function["Properties"]["ReservedConcurrentExecutions"] == 5
+    # 24,000 characters of ASCII text and their JSON take more than the default 16 KB.
+    assert limit == "KB_32"
+    assert int(limit.removeprefix("KB_")) * 1024 >= accepted * 1.25
+
+
+@pytest.mark.parametrize(("characters", "kb"), [(1_000, 16), (13_107, 16), (13_108, 32), (24_000, 32), (10**6, 64)])
+def test_body_inspection_grows_with_the_accepted_size_up_to_waf_limit(characters: int, kb: int) -> None:
+    assert body_inspection_kb(characters) == kb
+
+
+def test_a_configured_reservation_reaches_both_functions(flipped_assembly: Assembly) -> None:
+    application = flipped_assembly.assertions("Application")
+    for name in ("Function", "StreamFunction"):
+        assert _function(application, name)[1]["Properties"]["ReservedConcurrentExecutions"] == 5
 
 
 def test_prod_requires_mfa_and_protects_the_user_pool(flipped_assembly: Assembly) -> None:

@@ -99,6 +99,8 @@ NEEDS = {
     "bedrock-runtime:ConverseStream": {"bedrock:InvokeModelWithResponseStream"},
     "bedrock-agent-runtime:Retrieve": {"bedrock:Retrieve"},
     "bedrock-agent-runtime:RetrieveAndGenerate": {"bedrock:RetrieveAndGenerate", "bedrock:Retrieve"},
+    # The streaming variant has no IAM action of its own: it is authorized as RetrieveAndGenerate.
+    "bedrock-agent-runtime:RetrieveAndGenerateStream": {"bedrock:RetrieveAndGenerate", "bedrock:Retrieve"},
     "bedrock-agentcore:InvokeHarness": {"bedrock-agentcore:InvokeHarness", "bedrock-agentcore:InvokeAgentRuntime"},
     "bedrock-agent:ListIngestionJobs": {"bedrock:ListIngestionJobs"},
     "bedrock-agent:StartIngestionJob": {"bedrock:StartIngestionJob"},

@@ -549,8 +549,8 @@ def test_concurrency_fails_and_warns_on_a_new_accounts_limit(aws: Aws) -> None:
 def test_reservations_follow_the_configuration() -> None:
     found = reservations(configure(api={"reserved_concurrency": 7}))
 
-    assert set(found) == {"Ingestion", "Agent/Tools", "Api"}
-    assert found["Api"] == 7
+    assert set(found) == {"Ingestion", "Agent/Tools", "Api", "Api/StreamFunction"}
+    assert found["Api"] == found["Api/StreamFunction"] == 7
 
 
 def test_concurrency_only_warns_about_a_small_limit_when_nothing_is_reserved(

@@ -1,4 +1,4 @@
-"""scripts/openapi.py: docs/openapi.json is generated from lambda/api/schemas.json and never drifts from it."""
+"""scripts/openapi.py: docs/openapi.json is generated from lambda/api/routes.json and never drifts from it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api import sse
 
-from scripts.openapi import OUTPUT, ROOT, SCHEMAS, SECURITY_SCHEME, main, render
+from scripts.openapi import OUTPUT, ROOT, ROUTES, SECURITY_SCHEME, main, render
 
-SCHEMA_ENTRIES: dict[str, Any] = json.loads(SCHEMAS.read_text(encoding="utf-8"))
+REGISTRY: dict[str, Any] = json.loads(ROUTES.read_text(encoding="utf-8"))
 DOCUMENT: dict[str, Any] = json.loads(OUTPUT.read_text(encoding="utf-8"))
 OPERATIONS = [(path, method, op) for path, item in DOCUMENT["paths"].items() for method, op in item.items()]
 
@@ -40,27 +41,42 @@ def test_the_committed_document_is_what_the_script_generates() -> None:
     assert OUTPUT.read_text(encoding="utf-8") == render(), "docs/openapi.json drifted: run python scripts/openapi.py"
 
 
-def test_it_describes_the_seven_routes() -> None:
+def test_it_describes_the_seven_routes_and_three_streams() -> None:
     assert DOCUMENT["openapi"] == "3.0.3"
     assert [(path, method) for path, method, _ in OPERATIONS] == [
         ("/health", "get"),
         ("/models", "get"),
         ("/chat", "post"),
+        ("/chat/stream", "post"),
         ("/compare", "post"),
         ("/retrieve", "post"),
         ("/ask", "post"),
+        ("/ask/stream", "post"),
         ("/agent", "post"),
+        ("/agent/stream", "post"),
     ]
 
 
-def test_every_post_request_schema_is_the_schemas_json_entry() -> None:
+def test_every_request_schema_is_the_registrys_and_a_stream_takes_its_routes_body() -> None:
     posts = {path: op for path, method, op in OPERATIONS if method == "post"}
 
-    assert sorted(posts) == sorted(f"/{route}" for route in SCHEMA_ENTRIES)
-    for route, entry in SCHEMA_ENTRIES.items():
-        body = posts[f"/{route}"]["requestBody"]
-        assert body["required"] is True
-        assert resolve(body["content"]["application/json"]["schema"]["$ref"]) == entry
+    for route in REGISTRY["routes"]:
+        if not route.get("request"):
+            continue
+        paths = [route["path"], *([route["path"] + "/stream"] if route.get("stream") else [])]
+        for path in paths:
+            body = posts[path]["requestBody"]
+            assert body["required"] is True
+            assert resolve(body["content"]["application/json"]["schema"]["$ref"]) == REGISTRY["schemas"][
+                route["request"]
+            ]
+
+
+def test_the_system_prompt_is_not_the_callers_to_send() -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+
+    assert "system" not in schemas["ChatRequest"]["properties"]
+    assert "system" not in schemas["CompareRequest"]["properties"]
 
 
 def test_every_path_but_health_needs_a_cognito_token() -> None:
@@ -72,16 +88,29 @@ def test_every_path_but_health_needs_a_cognito_token() -> None:
         assert op["security"] == ([] if path == "/health" else [{SECURITY_SCHEME: []}])
 
 
-def test_every_operation_answers_json_and_errors_in_the_envelope() -> None:
+def test_every_operation_answers_its_media_type_and_errors_in_the_envelope() -> None:
     envelope = DOCUMENT["components"]["schemas"]["Error"]
     assert envelope["properties"]["error"]["required"] == ["code", "message", "requestId"]
-    for _, method, op in OPERATIONS:
-        assert "application/json" in op["responses"]["200"]["content"]
-        statuses = set(op["responses"])
+    for path, method, op in OPERATIONS:
+        media = "text/event-stream" if path.endswith("/stream") else "application/json"
+        assert list(op["responses"]["200"]["content"]) == [media]
+        for status, response in op["responses"].items():
+            if status != "200":
+                assert resolve(response["$ref"])["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"
+                }
         if method == "post":
-            assert {"400", "401", "403", "404", "429", "500", "504"} <= statuses
-    throttled = DOCUMENT["components"]["responses"]["Throttled"]
-    assert "Retry-After" in throttled["headers"]
+            assert {"400", "401", "403", "404", "413", "429", "500", "502", "504"} <= set(op["responses"])
+    assert "Retry-After" in DOCUMENT["components"]["responses"]["RateLimited"]["headers"]
+    assert "409" in DOCUMENT["paths"]["/agent/stream"]["post"]["responses"]
+
+
+def test_the_streams_name_every_event_of_the_vocabulary() -> None:
+    for path, _, op in OPERATIONS:
+        if path.endswith("/stream"):
+            assert list(op["x-events"]) == list(sse.NAMES)
+            for reference in op["x-events"].values():
+                resolve(reference["$ref"])
 
 
 def test_the_agent_answer_is_described_as_the_api_returns_it() -> None:
@@ -106,7 +135,7 @@ def test_the_agent_answer_is_described_as_the_api_returns_it() -> None:
     confirmation = resolve(answer["properties"]["confirmation"]["$ref"])
     assert confirmation["required"] == ["id", "tool", "input"]
     assert set(schemas["Usage"]["properties"]) == {"inputTokens", "outputTokens", "totalTokens"}
-    request = schemas[SCHEMA_ENTRIES["agent"]["title"]]["properties"]
+    request = schemas["AgentRequest"]["properties"]
     assert set(request["confirm"]["properties"]) == {"id", "approve"}
 
 
@@ -137,17 +166,17 @@ def test_main_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[st
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2
     assert all(
-        line.endswith("is out of date with lambda/api/schemas.json; run python scripts/openapi.py") for line in errors
+        line.endswith("is out of date with lambda/api/routes.json; run python scripts/openapi.py") for line in errors
     )
 
 
-def test_the_check_fails_when_schemas_json_changes(tmp_path: Path) -> None:
-    schemas = tmp_path / "schemas.json"
-    changed = json.loads(SCHEMAS.read_text())
-    changed["chat"]["properties"]["maxTokens"]["maximum"] = 8192
-    schemas.write_text(json.dumps(changed))
+def test_the_check_fails_when_the_registry_changes(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.json"
+    changed = json.loads(ROUTES.read_text())
+    changed["schemas"]["ChatRequest"]["properties"]["maxTokens"]["maximum"] = 100
+    routes.write_text(json.dumps(changed))
 
-    assert main(["--check"], output=OUTPUT, schemas_path=schemas) == 1
+    assert main(["--check"], output=OUTPUT, routes_path=routes) == 1
 
 
 def test_the_command_line_check_passes_on_the_committed_file() -> None:
