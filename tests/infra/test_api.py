@@ -30,7 +30,7 @@ def _methods(template: assertions.Template) -> dict[tuple[str, str], dict[str, A
         if "Ref" not in resource_id:  # the root resource: Fn::GetAtt RestApi.RootResourceId
             return ""
         properties = resources[resource_id["Ref"]]["Properties"]
-        return path(properties["ParentId"]) + "/" + properties["PathPart"]
+        return f"{path(properties['ParentId'])}/{properties['PathPart']}"
 
     return {
         (m["Properties"]["HttpMethod"], path(m["Properties"]["ResourceId"])): m["Properties"]
@@ -147,9 +147,9 @@ def test_both_functions_share_the_settings_and_the_permissions(application: asse
     statements = {
         path: [
             statement
-            for statement in _one(application, "AWS::IAM::ManagedPolicy", f"Application/Api/{path}/")[1][
-                "Properties"
-            ]["PolicyDocument"]["Statement"]
+            for statement in _one(application, "AWS::IAM::ManagedPolicy", f"Application/Api/{path}/")[1]["Properties"][
+                "PolicyDocument"
+            ]["Statement"]
             # Each function writes its own log group and dead-letter queue.
             if not json.dumps(statement["Resource"]).startswith(f'{{"Fn::GetAtt": ["Api{path}')
         ]

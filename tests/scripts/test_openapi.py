@@ -67,9 +67,9 @@ def test_every_request_schema_is_the_registrys_and_a_stream_takes_its_routes_bod
         for path in paths:
             body = posts[path]["requestBody"]
             assert body["required"] is True
-            assert resolve(body["content"]["application/json"]["schema"]["$ref"]) == REGISTRY["schemas"][
-                route["request"]
-            ]
+            assert (
+                resolve(body["content"]["application/json"]["schema"]["$ref"]) == REGISTRY["schemas"][route["request"]]
+            )
 
 
 def test_the_system_prompt_is_not_the_callers_to_send() -> None:
