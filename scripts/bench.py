@@ -1,4 +1,5 @@
-"""Benchmark behind `make bench`: synth cost of the app against an empty CDK app, measured in one run.
+"""Benchmark behind `make bench`: synth against an empty CDK app, the API functions' cold import against a bare
+`import boto3`, and the streaming route against its model stream, each measured in one run.
 
 Figures are ratios against a baseline measured in the same run on the same machine, so they compare
 across machines; the absolute seconds only describe this one.
@@ -71,16 +72,21 @@ def synth_table(runs: int) -> list[str]:
     return lines
 
 
+# As in Lambda: the X-Ray SDK sees LAMBDA_TASK_ROOT and leaves sampling to Lambda (no client of its own).
+LAMBDA_ENV = {
+    "PYTHONPATH": str(ROOT / "lambda"),
+    "LAMBDA_TASK_ROOT": str(ROOT / "lambda"),
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "bench",
+}
+# What each API function imports when its execution environment starts.
+API_MODULES = {"api.handler": "import api.handler", "api.stream (uvicorn)": "import uvicorn, api.stream"}
+
+
 def import_table(runs: int) -> list[str]:
-    """Cold import of the API handler against a bare `import boto3`, each in a fresh interpreter."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "lambda"),
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "bench",
-        "POWERTOOLS_METRICS_NAMESPACE": "bench",
-    }
+    """Cold import of each API function against a bare `import boto3`, each in a fresh interpreter."""
+    env = {**os.environ, **LAMBDA_ENV}
 
     def seconds(statement: str) -> float:
         samples = []
@@ -91,11 +97,29 @@ def import_table(runs: int) -> list[str]:
         return statistics.median(samples)
 
     baseline = seconds("import boto3")
-    handler = seconds("import api.handler")
+    lines = [f"cold import, median of {runs} runs   wall s   ratio", f"  import boto3                   {baseline:7.3f}"]
+    for label, statement in API_MODULES.items():
+        took = seconds(statement)
+        lines.append(f"  {label:30} {took:7.3f}   {took / baseline:5.2f}x")
+    return lines
+
+
+def stream_table() -> list[str]:
+    """POST /chat/stream in process over a stub model stream (scripts/bench_stream.py)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_stream.py")],
+        cwd=ROOT,
+        env={**os.environ, **LAMBDA_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
     return [
-        f"cold import, median of {runs} runs   wall s   ratio",
-        f"  import boto3                   {baseline:7.3f}",
-        f"  import api.handler             {handler:7.3f}   {handler / baseline:5.2f}x",
+        f"streaming, {figures['chunks']} chunks, median of 5 runs",
+        f"  first delta byte after the model's first chunk   {figures['first_byte_ms']:6.2f} ms",
+        f"  streamed response / stub stream alone             {figures['stream_s'] / figures['stub_s']:6.3f}x "
+        f"({figures['stream_s']:.2f} s / {figures['stub_s']:.2f} s)",
     ]
 
 
@@ -119,6 +143,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print("\n".join(synth_table(args.runs)))
     print("\n".join(import_table(max(args.runs, 5))))
+    print("\n".join(stream_table()))
     if not args.skip_tests:
         print(f"make test (set up, warm caches): {make_test_seconds():.1f} s wall")
 
