@@ -20,36 +20,38 @@ GROUPS = ("andAll", "orAll")
 
 
 @cache
-def _shape() -> Shape:
+def _search_shape() -> Shape:
+    """Retrieve's vectorSearchConfiguration, whose `filter` member is the RetrievalFilter."""
     model = botocore.session.get_session().get_service_model("bedrock-agent-runtime")
-    return model.shape_for("RetrievalFilter")
+    return model.shape_for("KnowledgeBaseVectorSearchConfiguration")
 
 
-def _measure(value: object) -> tuple[int, int]:
-    """The depth of nested andAll/orAll groups and the number of values, counted with an explicit stack."""
-    depth, nodes = 0, 0
-    stack: list[tuple[object, int]] = [(value, 1)]
+def _check_size(value: object) -> None:
+    """A 400 when andAll/orAll nest more than MAX_DEPTH deep or the filter holds more than MAX_NODES JSON values.
+
+    Walked with an explicit stack; a container's members are counted before they are stacked, so that one huge
+    list costs no more than a small one.
+    """
+    counted = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
-        node, level = stack.pop()
-        nodes += 1
-        if nodes > MAX_NODES or level > MAX_DEPTH + 2:
-            return level, nodes
-        depth = max(depth, level)
+        node, groups = stack.pop()
+        counted += 1
+        if groups > MAX_DEPTH:
+            raise bad_request(f"filter: nests andAll/orAll more than {MAX_DEPTH} levels deep.")
+        members = len(node) if isinstance(node, Mapping | list) else 0
+        if counted + len(stack) + members > MAX_NODES:
+            raise bad_request(f"filter: holds more than {MAX_NODES} objects, lists and values; send a smaller filter.")
         if isinstance(node, Mapping):
-            stack.extend((child, level + (key in GROUPS)) for key, child in node.items())
+            stack.extend((child, groups + (key in GROUPS)) for key, child in node.items())
         elif isinstance(node, list):
-            stack.extend((child, level) for child in node)
-    return depth, nodes
+            stack.extend((child, groups) for child in node)
 
 
 def check_filter(value: Any) -> None:
-    """A 400 naming the problem when `value` is not a RetrievalFilter this API passes on."""
-    depth, nodes = _measure(value)
-    if depth > MAX_DEPTH + 1:
-        raise bad_request(f"filter: nests andAll/orAll more than {MAX_DEPTH} levels deep.")
-    if nodes > MAX_NODES:
-        raise bad_request(f"filter: has more than {MAX_NODES} conditions and values.")
-    report = ParamValidator().validate(value, _shape())
+    """A 400 naming the problem and its path when `value` is not a RetrievalFilter this API passes on."""
+    _check_size(value)
+    # Validated as vectorSearchConfiguration.filter, so that every message names its path from `filter`.
+    report = ParamValidator().validate({"filter": value}, _search_shape())
     if report.has_errors():
-        first = report.generate_report().splitlines()[0].strip()
-        raise bad_request(f"filter: {first.replace(' input', ' filter')}")
+        raise bad_request(report.generate_report().splitlines()[0])
