@@ -1,5 +1,9 @@
 """POST /retrieve: knowledge-base search; every passage goes through the guardrail before it is returned.
 
+Passages are checked as INPUT: they are text a model reads next (the caller's prompt, an agent's context), and
+the prompt-attack filter, which catches instructions planted in a document, runs on input only. PII, denied
+topics and words act the same on either side.
+
 Passages name their document relative to documents/, never by bucket URI, and keep only the document's own
 metadata (not Bedrock's x-amz-bedrock-* attributes). A passage the guardrail blocks is left out and counted.
 """
@@ -46,7 +50,7 @@ def answer(services: Services, call: Call) -> Reply:
     except AWS_ERRORS as error:
         raise from_aws(error) from error
     found = [result for result in response.get("retrievalResults", []) if result.get("content", {}).get("text")]
-    verdicts = guardrail.apply(services, [result["content"]["text"] for result in found], source="OUTPUT")
+    verdicts = guardrail.apply(services, [result["content"]["text"] for result in found], source="INPUT")
     results = [
         {
             "text": verdict.text,

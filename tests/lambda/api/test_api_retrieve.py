@@ -71,11 +71,11 @@ def web_page(text: str, url: str, score: float) -> dict[str, Any]:
 
 
 def checked(text: str) -> dict[str, Any]:
-    """The ApplyGuardrail request for a passage the API is about to return."""
+    """The ApplyGuardrail request for a passage the API is about to return: checked as input a model will read."""
     return {
         "guardrailIdentifier": GUARDRAIL_ID,
         "guardrailVersion": GUARDRAIL_VERSION,
-        "source": "OUTPUT",
+        "source": "INPUT",
         "content": [{"text": {"text": text}}],
     }
 
@@ -100,6 +100,8 @@ def card_number(action: str) -> dict[str, Any]:
 
 DENIED_TOPIC = {"topicPolicy": {"topics": [{"name": "Investment advice", "type": "DENY", "action": "BLOCKED"}]}}
 MISCONDUCT = {"contentPolicy": {"filters": [{"type": "MISCONDUCT", "confidence": "HIGH", "action": "BLOCKED"}]}}
+# Instructions planted in a document: the prompt-attack filter, which Bedrock runs on input only.
+PROMPT_ATTACK = {"contentPolicy": {"filters": [{"type": "PROMPT_ATTACK", "confidence": "HIGH", "action": "BLOCKED"}]}}
 
 
 def spent(usage_table: Any) -> dict[str, int]:
@@ -154,8 +156,8 @@ def test_every_passage_goes_through_the_guardrail_in_order(
 
 @pytest.mark.parametrize(
     ("text", "assessment"),
-    [(PAYMENT, card_number("BLOCKED")), (INJECTED, DENIED_TOPIC), (INJECTED, MISCONDUCT)],
-    ids=["a blocked card number", "injected instructions on a denied topic", "injected misconduct"],
+    [(PAYMENT, card_number("BLOCKED")), (INJECTED, DENIED_TOPIC), (INJECTED, MISCONDUCT), (INJECTED, PROMPT_ATTACK)],
+    ids=["a blocked card number", "injected instructions on a denied topic", "injected misconduct", "a prompt attack"],
 )
 def test_a_passage_the_guardrail_blocks_is_withheld_and_counted(
     call: Call, agent_runtime_stub: Stubber, runtime_stub: Stubber, text: str, assessment: dict[str, Any]
