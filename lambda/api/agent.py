@@ -359,15 +359,23 @@ class CheckedText:
         self.blocked: guardrail.Verdict | None = None
 
     def add(self, text: str) -> Iterator[sse.Event]:
+        """Take the next text; release what precedes its last sentence end once that is a long enough piece."""
         self._pending += text
-        if len(self._pending) >= CHECKED_PIECE and self._pending.endswith(SENTENCE_ENDS):
-            yield from self.flush()
+        # A model streams tokens: a sentence end rarely closes a delta (". " arrives as "." then " Next").
+        cut = max((self._pending.rfind(end) + len(end) for end in SENTENCE_ENDS if end in self._pending), default=0)
+        if cut >= CHECKED_PIECE:
+            piece, self._pending = self._pending[:cut], self._pending[cut:]
+            yield from self._check(piece)
 
     def flush(self) -> Iterator[sse.Event]:
-        if not self._pending or self.blocked is not None:
+        """Release all the text taken so far."""
+        piece, self._pending = self._pending, ""
+        yield from self._check(piece)
+
+    def _check(self, piece: str) -> Iterator[sse.Event]:
+        if not piece or self.blocked is not None:
             return
-        [verdict] = guardrail.apply(self._services, [self._pending], source="OUTPUT")
-        self._pending = ""
+        [verdict] = guardrail.apply(self._services, [piece], source="OUTPUT")
         if verdict.blocked:
             self.blocked = verdict
             yield sse.Event("guardrail", {"action": "INTERVENED", "message": verdict.text, **verdict.summary()})
@@ -387,13 +395,17 @@ def stream(services: Services, call: Call, *, timeout_seconds: int) -> Iterator[
         return
     checked = CheckedText(services)
     turns: list[Turn] = []
+    # The answers of successive turns are paragraphs apart, as in the buffered answer.
+    separate = False
     for item in agent.turns(content):
         if isinstance(item, Turn):
             turns.append(item)
             # A message ends with its turn: what is left of it is checked and sent before anything else.
             yield from checked.flush()
+            separate = separate or bool(item.text)
         else:
-            yield from checked.add(item)
+            yield from checked.add(f"\n\n{item}" if separate else item)
+            separate = False
         if checked.blocked is not None:
             break
     yield from checked.flush()

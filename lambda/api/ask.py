@@ -92,12 +92,16 @@ def stream(services: Services, call: Call) -> Iterator[sse.Event]:
         intervened = False
         for event in response["stream"]:
             if "output" in event:
-                yield sse.delta(event["output"].get("text", ""))
+                if event["output"].get("text"):
+                    yield sse.delta(event["output"]["text"])
             elif "citation" in event:
                 # The event's own parts; older responses nest them in its deprecated `citation` member.
                 entry = event["citation"]
                 for citation in citations([entry if "retrievedReferences" in entry else entry.get("citation", {})]):
-                    yield sse.Event("citation", citation)
+                    # One event per document, as the vocabulary has it (api.sse): {source, text?}.
+                    cited = {"text": citation["text"]} if citation["text"] else {}
+                    for source in citation["sources"]:
+                        yield sse.Event("citation", {"source": source, **cited})
             elif event.get("guardrail", {}).get("action") == "INTERVENED":
                 intervened = True
                 yield sse.Event("guardrail", {"action": "INTERVENED", "message": services.settings.blocked_message})

@@ -2,9 +2,10 @@
 
 API Gateway streams the function's response (REST response streaming); the Lambda Web Adapter layer runs this
 ASGI app behind it (run.sh) and hands it API Gateway's request context, Cognito claims included, in the
-`x-amzn-request-context` header, which it always overwrites. Each route is `api.<name>.stream(services, call)`,
-a generator of events: an error before the first event is an ordinary JSON error response with its status; an
-error after it is an `error` event with the same envelope, and the stream ends.
+`x-amzn-request-context` header, and the invocation's context (its `request_id`) in `x-amzn-lambda-context`; it
+overwrites any copy a client sends. Each route is `api.<name>.stream(services, call)`, a generator of events: an
+error before the first event is an ordinary JSON error response with its status; an error after it is an `error`
+event with the same envelope, and the stream ends.
 """
 
 import importlib
@@ -18,6 +19,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route as Endpoint
@@ -36,6 +39,7 @@ services = from_environment(os.environ)
 # The function may run up to STREAM_TIMEOUT_SECONDS; an agent turn stops itself a little before.
 AGENT_TIMEOUT_SECONDS = max(10, int(os.environ.get("STREAM_TIMEOUT_SECONDS", "300")) - 15)
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+ORIGINS = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip()]
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -71,6 +75,8 @@ def _events(first: sse.Event, rest: Iterator[sse.Event], request_id: str) -> Ite
     """The stream's bytes; an error after the first event becomes an `error` event that ends it."""
     try:
         for event in chain([first], rest):
+            if event.name == "guardrail":
+                metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
             yield event.encode()
     except Exception as failure:  # after the first event, every failure is an error event that ends the stream
         error = _log(failure)
@@ -87,6 +93,8 @@ def endpoint(route: Route) -> Any:
 
     async def stream(request: Request) -> Response:
         request_id = _request_id(request)
+        # The logger outlives the request: no key of the previous caller may label this one's records.
+        logger.clear_state()
         logger.append_keys(request_id=request_id, route=route.name)
         metrics.add_dimension(name="route", value=f"{route.name}-stream")
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
@@ -119,9 +127,12 @@ async def ready(_: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+# API Gateway answers the preflight; the response itself must name the origin, as the buffered routes' do.
+cors = [Middleware(CORSMiddleware, allow_origins=ORIGINS, allow_methods=["POST"])] if ORIGINS else []
 app = Starlette(
     routes=[
         Endpoint("/ready", ready, methods=["GET"]),
         *(Endpoint(route.stream_path, endpoint(route), methods=["POST"]) for route in REGISTRY.routes if route.stream),
-    ]
+    ],
+    middleware=cors,
 )
