@@ -8,14 +8,16 @@ error before the first event is an ordinary JSON error response with its status;
 event with the same envelope, and the stream ends.
 """
 
+import asyncio
 import importlib
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -34,11 +36,14 @@ from api.reply import Call
 from api.services import from_environment
 
 logger = Logger()
+# X-Ray subsegments for every AWS call, in the invocation's trace (see _join_trace).
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockGenAi")
 services = from_environment(os.environ)
 # The function may run up to STREAM_TIMEOUT_SECONDS; an agent turn stops itself a little before.
 AGENT_TIMEOUT_SECONDS = max(10, int(os.environ.get("STREAM_TIMEOUT_SECONDS", "300")) - 15)
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+TRACE_HEADER = "_X_AMZN_TRACE_ID"
 ORIGINS = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip()]
 
 
@@ -50,13 +55,29 @@ def _context(request: Request) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _request_id(request: Request) -> str:
+def _lambda_context(request: Request) -> dict[str, Any]:
     try:
-        lambda_context = json.loads(request.headers.get("x-amzn-lambda-context", "{}"))
+        value = json.loads(request.headers.get("x-amzn-lambda-context", "{}"))
     except ValueError:
-        lambda_context = {}
-    request_id = lambda_context.get("request_id") if isinstance(lambda_context, dict) else None
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _request_id(request: Request) -> str:
+    request_id = _lambda_context(request).get("request_id")
     return request_id if isinstance(request_id, str) else str(_context(request).get("requestId", "unknown"))
+
+
+def _join_trace(request: Request) -> None:
+    """Make this invocation's X-Ray trace the one the SDK records AWS calls in.
+
+    The SDK reads the trace header from _X_AMZN_TRACE_ID, which Lambda sets for each invocation in the runtime's
+    environment, not in this long-running server's; the adapter passes it in the Lambda context instead. An
+    execution environment handles one invocation at a time, so the process-wide variable is this request's.
+    """
+    trace = _lambda_context(request).get("xray_trace_id")
+    if isinstance(trace, str) and trace:
+        os.environ[TRACE_HEADER] = trace
 
 
 def _log(error: Exception) -> ApiError:
@@ -86,6 +107,35 @@ def _events(first: sse.Event, rest: Iterator[sse.Event], request_id: str) -> Ite
         metrics.flush_metrics()
 
 
+async def _relay(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks of a blocking stream, produced in one worker thread and handed to the event loop one by one.
+
+    One thread for the whole stream rather than a thread-pool round trip per chunk (what Starlette does with a
+    plain iterator): each chunk costs a queue hand-off, not a task on the pool. When the client goes away, the
+    worker stops at its next chunk.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                if stop.is_set():
+                    break
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    worker = loop.run_in_executor(None, pump)
+    try:
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+        await worker
+    finally:
+        stop.set()
+
+
 def endpoint(route: Route) -> Any:
     """The app's handler of `route`'s stream."""
     module = importlib.import_module(f"api.{route.name}")
@@ -93,6 +143,7 @@ def endpoint(route: Route) -> Any:
 
     async def stream(request: Request) -> Response:
         request_id = _request_id(request)
+        _join_trace(request)
         # The logger outlives the request: no key of the previous caller may label this one's records.
         logger.clear_state()
         logger.append_keys(request_id=request_id, route=route.name)
@@ -117,7 +168,9 @@ def endpoint(route: Route) -> Any:
                 refused = internal_error(request_id)
             metrics.flush_metrics()
             return JSONResponse(refused.body(request_id), status_code=refused.status, headers=refused.headers)
-        return StreamingResponse(_events(first, events, request_id), media_type="text/event-stream", headers=HEADERS)
+        return StreamingResponse(
+            _relay(_events(first, events, request_id)), media_type="text/event-stream", headers=HEADERS
+        )
 
     return stream
 

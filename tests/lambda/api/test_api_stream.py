@@ -63,7 +63,18 @@ from .api_fakes import (
     emitted,
     reference,
 )
-from .sse_client import Event, StreamViolation, TestClient, answer, events_of, lwa_headers, names, parse, post
+from .sse_client import (
+    Event,
+    StreamViolation,
+    TestClient,
+    answer,
+    events_of,
+    lambda_context,
+    lwa_headers,
+    names,
+    parse,
+    post,
+)
 
 # The limiter's clock: a fixed instant, so that a test never straddles two minutes of the budget.
 NOW = 1_767_268_815.0
@@ -859,3 +870,15 @@ def request_json(url: str, body: Mapping[str, Any]) -> tuple[int, str]:
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())["error"]["code"]
     pytest.fail("the request without claims was answered")
+
+
+def test_aws_calls_join_the_invocations_xray_trace(
+    client: TestClient, converse_stream: HttpStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lambda sets the trace header for the runtime only; the adapter passes it in the Lambda context.
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    converse_stream.responses.append(streamed(converse_frames("Hi")))
+
+    post(client, "chat", chat_body())
+
+    assert os.environ["_X_AMZN_TRACE_ID"] == lambda_context()["xray_trace_id"]
