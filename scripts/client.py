@@ -13,7 +13,7 @@ which are billed like any other call.
 
 Subcommands:
   health    GET /health: is the API up (no token needed)
-  models    GET /models: the models chat and compare accept, as a table of id and name
+  models    GET /models: the models chat and compare accept, as a table of id and name, and the max tokens
   chat      POST /chat: one prompt to one model (default: the first of `models`); prints the answer, then
             model · stop reason · tokens in/out · latency, and [guardrail intervened] when the guardrail did
   compare   POST /compare: one prompt to 2 to 4 models side by side (default: the first two of `models`)
@@ -22,18 +22,23 @@ Subcommands:
   agent     POST /agent: talk to the agent; it answers with numbered citations. When it wants to create or close
             a ticket it shows the tool and its input and asks "Run it? [y/N]": --yes approves, --no (or a stdin
             that is not a terminal) declines. --trace prints the tools it called (needs the genai/admin scope)
-  smoke     each route once, in that order (the agent gets a harmless question, no ticket): one PASS/FAIL line
-            per route with its HTTP status and latency
+  smoke     each route once, in that order (the agent gets a harmless question, no ticket), and chat once more
+            streamed: one PASS/FAIL line per route with its HTTP status and latency
+
+chat, ask and agent take --stream: the answer comes from <route>/stream as server-sent events and is printed as
+it arrives. When the guardrail intervenes mid-answer, the text already printed is withdrawn: disregard it, the
+guardrail's message follows. With --json, each event prints as one line of JSON, {"event": ..., "data": ...}.
 
 ask and agent print the session they answered in: pass it back with --session-id to continue that
 conversation. The API issues session ids to one caller, this machine client, and refuses them to anyone else.
 --stack-name, --region and --json (print the raw JSON responses instead of text) go before or after the
-subcommand.
+subcommand. The routes' methods and paths are read from lambda/api/routes.json, where the API declares them.
 
 Exit codes:
   0  the API answered (smoke: every route passed)
-  1  the API answered with an error, printed as `client: error: <status> <code>: <message> (request <id>)`,
-     or a smoke route failed
+  1  the API answered with an error, printed as `client: error: <status> <code>: <message> (request <id>)`
+     (`stream` for <status> when a streamed answer ended in an error event), a stream broke off or was not the
+     API's server-sent events, or a smoke route failed
   2  the run could not be made: bad arguments or configuration, no AWS credentials or region, stack or outputs
      not found, the token endpoint refused the machine client, the API could not be reached, or the agent
      asked to confirm more than 5 tool calls in a row
@@ -41,6 +46,7 @@ Exit codes:
 Examples:
   make smoke
   .venv/bin/python scripts/client.py chat "Hello"
+  .venv/bin/python scripts/client.py chat "Write a haiku about streams" --stream
   .venv/bin/python scripts/client.py compare "Explain RAG in one sentence" --model ID --model ID
   .venv/bin/python scripts/client.py ask "How do I add documents to the knowledge base?"
   .venv/bin/python scripts/client.py agent "Open a ticket: the nightly sync failed"
@@ -60,7 +66,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -73,11 +79,14 @@ if str(ROOT) not in sys.path:  # run as `python scripts/client.py`, the project'
     sys.path.insert(0, str(ROOT))
 
 from scripts.aws_errors import describe_aws_error, one_line  # noqa: E402
+from scripts.events import LAST, Event, ProtocolError, read_events  # noqa: E402
 from scripts.stack_outputs import StackError, locate, read_outputs, require  # noqa: E402
 
 INVOKE_SCOPE: Final = "genai/invoke"
 ADMIN_SCOPE: Final = "genai/admin"
 TIMEOUT_SECONDS: Final = 35.0
+# API Gateway ends a regional endpoint's stream after 5 minutes without data; the client waits as long.
+STREAM_TIMEOUT_SECONDS: Final = 300.0
 MAX_CONFIRMATIONS: Final = 5
 SESSION_HELP: Final = "continue the conversation of an earlier answer's session (default: a new one)"
 COMPARE_MODELS: Final = (2, 4)
@@ -85,22 +94,58 @@ COMPARE_MODELS: Final = (2, 4)
 SMOKE_PROMPT: Final = "Reply with the single word: ready"
 SMOKE_QUESTION: Final = "How do I add documents to the knowledge base?"
 SMOKE_AGENT_INPUT: Final = "What is the sync status of the knowledge base?"
+NO_MODEL: Final = "not run: GET /models gave no model"
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_ERROR: Final = 2
 
 
-class ApiError(Exception):
-    """The API answered with an error status; str() is `<status> <code>: <message> (request <id>)`."""
+ROUTES_FILE: Final = ROOT / "lambda" / "api" / "routes.json"
+STREAM_SUFFIX: Final = "/stream"
 
-    def __init__(self, status: int, code: str, message: str, request_id: str = "") -> None:
+
+@dataclass(frozen=True)
+class Route:
+    """A route of the API as lambda/api/routes.json declares it; a route with `stream` also answers at
+    `<path>/stream` (POST, server-sent events)."""
+
+    name: str
+    method: str
+    path: str
+    public: bool = False
+    stream: bool = False
+
+    @property
+    def stream_path(self) -> str:
+        return self.path + STREAM_SUFFIX
+
+
+def load_routes(path: Path = ROUTES_FILE) -> dict[str, Route]:
+    """The routes of the registry, by name."""
+    declared = json.loads(path.read_text(encoding="utf-8"))["routes"]
+    return {
+        entry["name"]: Route(
+            entry["name"], entry["method"], entry["path"], bool(entry.get("public")), bool(entry.get("stream"))
+        )
+        for entry in declared
+    }
+
+
+ROUTES: Final = load_routes()
+
+
+class ApiError(Exception):
+    """The API answered with an error; str() is `<status> <code>: <message> (request <id>)`, with `stream` for
+    the status of an error event (its stream had already answered 200)."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str = "", *, streamed: bool = False) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.request_id = request_id
         self.detail = f"{code}: {message}" + (f" (request {request_id})" if request_id else "")
-        super().__init__(f"{status} {self.detail}")
+        super().__init__(f"{'stream' if streamed else status} {self.detail}")
 
 
 class RunError(Exception):
@@ -183,6 +228,74 @@ def call_api(
     return status, answer
 
 
+def open_stream(path: str, body: Mapping[str, Any], token: str, *, api_url: str, opener: Opener) -> Stream:
+    """The open event stream of one streamed call (POST `path`); an error status before the stream (the API's
+    refusals, API Gateway's validation) raises ApiError as a buffered call does, no answer at all RunError."""
+    headers = {
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {token}",
+    }
+    url = _https(api_url, "ApiUrl").rstrip("/") + path
+    request = urllib.request.Request(  # noqa: S310 - https only
+        url, data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    try:
+        response = opener(request, timeout=STREAM_TIMEOUT_SECONDS)
+    except urllib.error.HTTPError as error:
+        raise api_error(error.code, _read(error), error.headers.get("x-amzn-RequestId", "")) from None
+    except (OSError, http.client.HTTPException) as error:
+        raise _unreachable(url, error, STREAM_TIMEOUT_SECONDS) from None
+    return Stream(response, f"POST {path}")
+
+
+class Stream:
+    """The events of one streamed answer, each read as soon as it arrives; they end after `done` or `error`.
+
+    A stream that breaks off, falls silent for STREAM_TIMEOUT_SECONDS, is not the API's events or ends without
+    `done` raises ApiError InvalidResponse with the stream's status: the answer is incomplete.
+    """
+
+    def __init__(self, response: Any, what: str) -> None:
+        self.status = int(response.status)
+        self._response = response
+        self._what = what
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._response.close()
+
+    def __iter__(self) -> Iterator[Event]:
+        try:
+            for event in read_events(iter(self._response.readline, b"")):
+                yield event
+                if event.name in LAST:
+                    return
+        except ProtocolError as error:
+            raise self._invalid(str(error)) from None
+        except TimeoutError:
+            raise self._invalid(f"no event within {STREAM_TIMEOUT_SECONDS:g} s") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise self._invalid(f"the stream broke off: {one_line(str(error)) or type(error).__name__}") from None
+        raise self._invalid("the stream ended without a done event")
+
+    def _invalid(self, problem: str) -> ApiError:
+        return ApiError(self.status, "InvalidResponse", f"{self._what}: {problem}")
+
+
+def stream_error(status: int, data: Mapping[str, Any]) -> ApiError:
+    """The ApiError of an `error` event: the same envelope as a buffered error, in a stream of `status`."""
+    return ApiError(
+        status,
+        str(data.get("code") or "Error"),
+        one_line(str(data.get("message") or "no message")),
+        str(data.get("requestId") or ""),
+        streamed=True,
+    )
+
+
 def api_error(status: int, raw: bytes, request_id: str = "") -> ApiError:
     """The ApiError of an error answer: the API's `{"error": {...}}`, or API Gateway's own `{"message"}`."""
     answer = _json(raw)
@@ -210,12 +323,16 @@ def _send(opener: Opener, method: str, url: str, data: bytes | None, headers: Ma
             return int(response.status), bytes(response.read())
     except urllib.error.HTTPError:
         raise
-    except urllib.error.URLError as error:
-        raise RunError(f"cannot reach {url}: {one_line(str(error.reason))}") from None
-    except TimeoutError:
-        raise RunError(f"no answer from {url} within {TIMEOUT_SECONDS:g} s") from None
     except (OSError, http.client.HTTPException) as error:
-        raise RunError(f"cannot reach {url}: {one_line(str(error)) or type(error).__name__}") from None
+        raise _unreachable(url, error, TIMEOUT_SECONDS) from None
+
+
+def _unreachable(url: str, error: OSError | http.client.HTTPException, timeout: float) -> RunError:
+    if isinstance(error, urllib.error.URLError):
+        return RunError(f"cannot reach {url}: {one_line(str(error.reason))}")
+    if isinstance(error, TimeoutError):
+        return RunError(f"no answer from {url} within {timeout:g} s")
+    return RunError(f"cannot reach {url}: {one_line(str(error)) or type(error).__name__}")
 
 
 def _https(url: str, name: str) -> str:
@@ -281,15 +398,18 @@ class Client:
             self._token = fetch_token(self.opener, token_url, client_id, secret, " ".join(self.scopes))
         return self._token
 
-    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True) -> Any:
-        return self.call_with_status(method, path, body, auth=auth)[1]
+    def call(self, route: Route, body: Mapping[str, Any] | None = None) -> Any:
+        return self.call_with_status(route, body)[1]
 
-    def call_with_status(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True
-    ) -> tuple[int, Any]:
+    def call_with_status(self, route: Route, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
+        """The route's answer; a public route is called without a token."""
         [api_url] = self.outputs("ApiUrl")
-        token = self.token() if auth else None
-        return call_api(method, path, body, token, api_url=api_url, opener=self.opener)
+        token = None if route.public else self.token()
+        return call_api(route.method, route.path, body, token, api_url=api_url, opener=self.opener)
+
+    def stream(self, route: Route, body: Mapping[str, Any]) -> Stream:
+        [api_url] = self.outputs("ApiUrl")
+        return open_stream(route.stream_path, body, self.token(), api_url=api_url, opener=self.opener)
 
 
 # --- rendering ---
@@ -312,13 +432,21 @@ def render_models(answer: Any) -> str:
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
     lines = [f"{row[0].ljust(widths[0])}  {row[1]}".rstrip() for row in [header, *rows]]
     lines.insert(1, f"{'-' * widths[0]}  {'-' * widths[1]}")
+    max_tokens = _dict(_dict(answer).get("maxTokens"))
+    if max_tokens:
+        default, ceiling = (max_tokens.get(key, "?") for key in ("default", "ceiling"))
+        lines.extend(["", f"max tokens: {default} unless asked (--max-tokens), {ceiling} at most"])
     return "\n".join(lines)
 
 
 def render_chat(answer: Any) -> str:
     reply = _dict(answer)
-    meta = " · ".join([str(reply.get("model") or "?"), str(reply.get("stopReason") or "?"), *_metrics(reply)])
-    return "\n".join([_text(reply) or "(no answer)", meta, *_guardrail(reply)])
+    return "\n".join([_text(reply) or "(no answer)", *_chat_tail(reply), *_guardrail(reply)])
+
+
+def _chat_tail(reply: Mapping[str, Any]) -> list[str]:
+    """What follows a chat answer: model · stop reason · tokens · latency."""
+    return [" · ".join([str(reply.get("model") or "?"), str(reply.get("stopReason") or "?"), *_metrics(reply)])]
 
 
 def render_compare(answer: Any) -> str:
@@ -349,17 +477,26 @@ def render_retrieve(answer: Any) -> str:
 
 def render_ask(answer: Any) -> str:
     reply = _dict(answer)
-    return "\n".join([_text(reply) or "(no answer)", *_guardrail(reply), *_citations(reply), *_session(reply)])
+    return "\n".join([_text(reply) or "(no answer)", *_guardrail(reply), *_ask_tail(reply)])
+
+
+def _ask_tail(reply: Mapping[str, Any]) -> list[str]:
+    """What follows an answer from the knowledge base: its numbered citations, then the session."""
+    return [*_citations(reply), *_session(reply)]
 
 
 def render_agent(answer: Any, *, trace: bool = False) -> str:
     """The trace when asked for, the answer and its citations, then the tool call to confirm or the session."""
     reply = _dict(answer)
-    confirmation = _confirmation(reply)
     steps = [f"trace: {step}" for step in _list(reply.get("trace"))] if trace else []
-    text = _text(reply) or ("" if confirmation else "(no answer)")
-    end = [render_confirmation(confirmation)] if confirmation else _session(reply)
-    return "\n".join(line for line in [*steps, text, *_guardrail(reply), *_citations(reply), *end] if line)
+    text = _text(reply) or ("" if _confirmation(reply) else "(no answer)")
+    return "\n".join(line for line in [*steps, text, *_guardrail(reply), *_agent_tail(reply)] if line)
+
+
+def _agent_tail(reply: Mapping[str, Any]) -> list[str]:
+    """What follows the agent's answer: its numbered citations, then the tool call to confirm or the session."""
+    confirmation = _confirmation(reply)
+    return [*_citations(reply), *([render_confirmation(confirmation)] if confirmation else _session(reply))]
 
 
 def render_confirmation(confirmation: Mapping[str, Any]) -> str:
@@ -448,6 +585,7 @@ def _error_text(error: Any) -> str:
 # --- subcommands ---
 
 Ask = Callable[[str], str]  # asks the user a question; None where no one can be asked
+Tail = Callable[[Mapping[str, Any]], list[str]]  # the lines that follow an answer's text
 
 
 def show(args: argparse.Namespace, answer: Any, render: Callable[[Any], str]) -> None:
@@ -458,13 +596,114 @@ def _dumps(answer: Any) -> str:
     return json.dumps(answer, indent=2, ensure_ascii=False)
 
 
+class Typewriter:
+    """Prints an answer's text as it arrives, without the blank space around it, as the buffered renderers do."""
+
+    def __init__(self) -> None:
+        self.wrote = False  # any text at all
+        self._open = False  # text on the current line
+        self._held = ""  # trailing blank space, printed only when more text follows
+
+    def write(self, text: str) -> None:
+        text = self._held + text
+        body = text.rstrip()
+        self._held = text[len(body) :]
+        if not self._open:
+            body = body.lstrip()
+        if body:
+            print(body, end="", flush=True)
+            self.wrote = self._open = True
+
+    def end_line(self) -> None:
+        if self._open:
+            print(flush=True)
+        self._open, self._held = False, ""
+
+
+GUARDRAIL_WITHDREW: Final = "[guardrail intervened: the answer is withheld; disregard the text above]"
+GUARDRAIL_WITHHELD: Final = "[guardrail intervened: the answer is withheld]"
+
+
+class StreamedAnswer:
+    """A streamed answer, event by event: printed as it arrives (with a typewriter), and collected as the
+    buffered route would have answered it (answer, sessionId, citations, confirmation, metadata)."""
+
+    def __init__(self, typewriter: Typewriter | None) -> None:
+        self.reply: dict[str, Any] = {"answer": "", "citations": []}
+        self.typewriter = typewriter
+        self.withheld = False
+
+    def add(self, event: Event) -> None:
+        data = event.data
+        if event.name == "delta":
+            self._delta(str(data.get("text", "")))
+        elif event.name == "guardrail":
+            self._withhold(str(data.get("message") or ""))
+        elif event.name == "session":
+            self.reply["sessionId"] = data.get("sessionId")
+        elif event.name == "citation":
+            self.reply["citations"].append(data)
+        elif event.name == "confirmation":
+            self.reply["confirmation"] = data
+        elif event.name == "metadata":
+            self.reply.update(data)
+
+    def _delta(self, text: str) -> None:
+        if self.withheld:
+            return
+        self.reply["answer"] += text
+        if self.typewriter:
+            self.typewriter.write(text)
+
+    def _withhold(self, message: str) -> None:
+        """The text so far is not the answer: the guardrail's message replaces it, and no more text follows."""
+        self.withheld = True
+        self.reply["answer"] = message
+        if self.typewriter:
+            self.typewriter.end_line()
+            print(GUARDRAIL_WITHDREW if self.typewriter.wrote else GUARDRAIL_WITHHELD)
+            print(message or "(no message)", flush=True)
+
+    def finish(self, tail: Tail) -> None:
+        """End the text's line, then print what follows the answer."""
+        if self.typewriter:
+            self.typewriter.end_line()
+            if not (self.typewriter.wrote or self.withheld or _confirmation(self.reply)):
+                print("(no answer)")
+            for line in tail(self.reply):
+                print(line)
+
+
+def stream_turn(
+    client: Client, route: Route, body: Mapping[str, Any], args: argparse.Namespace, tail: Tail
+) -> dict[str, Any]:
+    """POST the route's stream and print its events as they arrive: the text, then `tail` of the answer (with
+    --json, each event as a line of JSON). Returns the answer as the buffered route would have given it."""
+    typewriter = None if args.json else Typewriter()
+    answer = StreamedAnswer(typewriter)
+    with client.stream(route, body) as stream:
+        try:
+            for event in stream:
+                if args.json:
+                    print(json.dumps(event.as_json(), ensure_ascii=False), flush=True)
+                if event.name == "error":
+                    raise stream_error(stream.status, event.data)
+                answer.add(event)
+        except ApiError:
+            if typewriter:
+                typewriter.end_line()  # the error goes to stderr, after the text so far
+            raise
+    answer.finish(tail)
+    return answer.reply
+
+
 def run_health(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
-    show(args, client.call("GET", "/health", auth=False), render_health)
+    show(args, client.call(ROUTES["health"]), render_health)
     return EXIT_OK
 
 
 def run_models(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
-    show(args, client.call("GET", "/models"), render_models)
+    show(args, client.call(ROUTES["models"]), render_models)
     return EXIT_OK
 
 
@@ -473,19 +712,20 @@ def run_chat(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
         "model": args.model or _default_models(client, 1)[0],
         "messages": [{"role": "user", "content": args.prompt}],
     }
-    if args.system is not None:
-        body["system"] = args.system
     if args.max_tokens is not None:
         body["maxTokens"] = args.max_tokens
     if args.temperature is not None:
         body["temperature"] = args.temperature
-    show(args, client.call("POST", "/chat", body), render_chat)
+    if args.stream:
+        stream_turn(client, ROUTES["chat"], body, args, _chat_tail)
+    else:
+        show(args, client.call(ROUTES["chat"], body), render_chat)
     return EXIT_OK
 
 
 def run_compare(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     models = args.models or _default_models(client, COMPARE_MODELS[0])
-    show(args, client.call("POST", "/compare", {"models": models, "prompt": args.prompt}), render_compare)
+    show(args, client.call(ROUTES["compare"], {"models": models, "prompt": args.prompt}), render_compare)
     return EXIT_OK
 
 
@@ -493,7 +733,7 @@ def run_retrieve(client: Client, args: argparse.Namespace, ask: Ask | None) -> i
     body: dict[str, Any] = {"query": args.query}
     if args.top_k is not None:
         body["topK"] = args.top_k
-    show(args, client.call("POST", "/retrieve", body), render_retrieve)
+    show(args, client.call(ROUTES["retrieve"], body), render_retrieve)
     return EXIT_OK
 
 
@@ -501,7 +741,12 @@ def run_ask(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     body: dict[str, Any] = {"question": args.question}
     if args.session_id:
         body["sessionId"] = args.session_id
-    show(args, client.call("POST", "/ask", body), render_ask)
+    if args.max_tokens is not None:
+        body["maxTokens"] = args.max_tokens
+    if args.stream:
+        stream_turn(client, ROUTES["ask"], body, args, _ask_tail)
+    else:
+        show(args, client.call(ROUTES["ask"], body), render_ask)
     return EXIT_OK
 
 
@@ -526,10 +771,12 @@ def run_agent(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
 
 
 def _agent_turn(client: Client, args: argparse.Namespace, body: dict[str, Any]) -> Any:
-    """Send one /agent request (with the trace when asked for) and print its answer."""
+    """Send one /agent request (streamed, or with the trace when asked for) and print its answer."""
+    if args.stream:
+        return stream_turn(client, ROUTES["agent"], body, args, _agent_tail)
     if args.trace:
         body["trace"] = True
-    answer = client.call("POST", "/agent", body)
+    answer = client.call(ROUTES["agent"], body)
     show(args, answer, lambda reply: render_agent(reply, trace=args.trace))
     return answer
 
@@ -551,7 +798,7 @@ def _decide(args: argparse.Namespace, ask: Ask | None) -> bool:
 
 
 def _default_models(client: Client, count: int) -> list[str]:
-    models = _model_ids(client.call("GET", "/models"))[:count]
+    models = _model_ids(client.call(ROUTES["models"]))[:count]
     if len(models) < count:
         raise RunError(f"GET /models listed {len(models)} model(s), {count} needed; pass --model")
     return models
@@ -575,7 +822,7 @@ class Check:
     def line(self) -> str:
         status = str(self.status) if self.status is not None else "-"
         latency = f"{self.latency_ms} ms" if self.latency_ms is not None else "-"
-        line = f"{self.verdict}  {self.method:<4} {self.path:<9} {status:>3} {latency:>8}"
+        line = f"{self.verdict}  {self.method:<4} {self.path:<12} {status:>3} {latency:>8}"
         return f"{line}  {self.problem}" if self.problem else line
 
     def as_json(self) -> dict[str, Any]:
@@ -591,38 +838,50 @@ class Check:
 def run_smoke(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     checks: list[Check] = []
 
-    def check(method: str, path: str, body: Mapping[str, Any] | None = None, *, auth: bool = True) -> Any:
+    def check(route: Route, body: Mapping[str, Any] | None = None) -> Any:
         """Call the route and record the result; returns the answer, or None when the route failed."""
         started = time.perf_counter()
         try:
-            status, answer = client.call_with_status(method, path, body, auth=auth)
-            problem = _smoke_problem(path, answer)
+            status, answer = client.call_with_status(route, body)
+            problem = _smoke_problem(route, answer)
         except ApiError as error:
             status, answer, problem = error.status, None, error.detail
-        record(Check(method, path, status, round((time.perf_counter() - started) * 1000), problem))
+        record(Check(route.method, route.path, status, _since(started), problem))
         return None if problem else answer
+
+    def check_stream(route: Route, body: Mapping[str, Any]) -> None:
+        """Stream the route and record the result: at least one delta, then done."""
+        started = time.perf_counter()
+        try:
+            with client.stream(route, body) as stream:
+                status, problem = stream.status, _stream_problem(stream.status, list(stream))
+        except ApiError as error:
+            status, problem = error.status, error.detail
+        record(Check("POST", route.stream_path, status, _since(started), problem))
 
     def record(result: Check) -> None:
         checks.append(result)
         if not args.json:
             print(result.line(), flush=True)
 
-    check("GET", "/health", auth=False)
-    model_ids = _model_ids(check("GET", "/models"))
+    chat, compare = ROUTES["chat"], ROUTES["compare"]
+    check(ROUTES["health"])
+    model_ids = _model_ids(check(ROUTES["models"]))
     if model_ids:
-        chat = {"model": model_ids[0], "messages": [{"role": "user", "content": SMOKE_PROMPT}], "maxTokens": 20}
-        check("POST", "/chat", chat)
+        conversation = {"model": model_ids[0], "messages": [{"role": "user", "content": SMOKE_PROMPT}], "maxTokens": 20}
+        check(chat, conversation)
+        check_stream(chat, conversation)
     else:
-        record(Check("POST", "/chat", None, None, "not run: GET /models gave no model"))
+        record(Check(chat.method, chat.path, None, None, NO_MODEL))
+        record(Check("POST", chat.stream_path, None, None, NO_MODEL))
     if len(model_ids) >= 2:
-        check("POST", "/compare", {"models": model_ids[:2], "prompt": SMOKE_PROMPT})
-    elif model_ids:
-        record(Check("POST", "/compare", None, None, "needs two models, GET /models listed one", skipped=True))
+        check(compare, {"models": model_ids[:2], "prompt": SMOKE_PROMPT})
     else:
-        record(Check("POST", "/compare", None, None, "not run: GET /models gave no model"))
-    check("POST", "/retrieve", {"query": SMOKE_QUESTION, "topK": 3})
-    check("POST", "/ask", {"question": SMOKE_QUESTION})
-    check("POST", "/agent", {"input": SMOKE_AGENT_INPUT})
+        one = "needs two models, GET /models listed one"
+        record(Check(compare.method, compare.path, None, None, one if model_ids else NO_MODEL, bool(model_ids)))
+    check(ROUTES["retrieve"], {"query": SMOKE_QUESTION, "topK": 3})
+    check(ROUTES["ask"], {"question": SMOKE_QUESTION})
+    check(ROUTES["agent"], {"input": SMOKE_AGENT_INPUT})
 
     failed = sum(result.verdict == "FAIL" for result in checks)
     if args.json:
@@ -634,13 +893,26 @@ def run_smoke(client: Client, args: argparse.Namespace, ask: Ask | None) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _smoke_problem(path: str, answer: Any) -> str:
+def _since(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _smoke_problem(route: Route, answer: Any) -> str:
     """Why a 2xx answer still fails the smoke test, or an empty string."""
-    if path == "/models" and not _items(answer, "models"):
+    if route.name == "models" and not _items(answer, "models"):
         return "no models listed"
-    if path == "/compare":
+    if route.name == "compare":
         results = _items(answer, "results")
         return "; ".join(f"{item.get('model')}: {_error_text(item['error'])}" for item in results if item.get("error"))
+    return ""
+
+
+def _stream_problem(status: int, events: Sequence[Event]) -> str:
+    """Why a stream that ended fails the smoke test (an error event, or no text at all), or an empty string."""
+    if events and events[-1].name == "error":
+        return stream_error(status, events[-1].data).detail
+    if not any(event.name == "delta" for event in events):
+        return "no delta event: the stream carried no text"
     return ""
 
 
@@ -670,19 +942,28 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
+        """The subcommand of the route `name` (smoke has none), its help led by the route's method and path."""
+        route = ROUTES.get(name)
+        summary = f"{route.method} {route.path}: {summary}" if route else summary
         subparser = commands.add_parser(name, help=summary, description=summary)
         _add_global_options(subparser, in_subcommand=True)
+        if route and route.stream:
+            subparser.add_argument(
+                "--stream",
+                action="store_true",
+                help=f"POST {route.stream_path} instead, and print the answer as it arrives",
+            )
         return subparser
 
-    command("health", "GET /health: is the API up (no token needed)")
-    command("models", "GET /models: the models chat and compare accept")
-    chat = command("chat", "POST /chat: one prompt to one model")
+    max_tokens = "most tokens of the answer (default and ceiling: see `models`)"
+    command("health", "is the API up (no token needed)")
+    command("models", "the models chat and compare accept")
+    chat = command("chat", "one prompt to one model")
     chat.add_argument("prompt")
     chat.add_argument("--model", metavar="ID", help="model id (default: the first of GET /models)")
-    chat.add_argument("--system", metavar="TEXT", help="system prompt")
-    chat.add_argument("--max-tokens", type=int, metavar="N", help="most tokens of the answer")
+    chat.add_argument("--max-tokens", type=int, metavar="N", help=max_tokens)
     chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature")
-    compare = command("compare", "POST /compare: one prompt to 2 to 4 models side by side")
+    compare = command("compare", "one prompt to 2 to 4 models side by side")
     compare.add_argument("prompt")
     compare.add_argument(
         "--model",
@@ -691,17 +972,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="a model to compare; give it 2 to 4 times (default: the first two of GET /models)",
     )
-    retrieve = command("retrieve", "POST /retrieve: knowledge base passages nearest to a query")
+    retrieve = command("retrieve", "knowledge base passages nearest to a query")
     retrieve.add_argument("query")
     retrieve.add_argument("--top-k", type=int, metavar="N", help="how many passages (default: the API's)")
-    ask = command("ask", "POST /ask: an answer from the knowledge base, with citations")
+    ask = command("ask", "an answer from the knowledge base, with citations")
     ask.add_argument("question")
     ask.add_argument("--session-id", metavar="S", help=SESSION_HELP)
-    agent = command("agent", "POST /agent: talk to the agent, confirming the tickets it creates or closes")
+    ask.add_argument("--max-tokens", type=int, metavar="N", help=max_tokens)
+    agent = command("agent", "talk to the agent, confirming the tickets it creates or closes")
     agent.add_argument("input")
     agent.add_argument("--session-id", metavar="S", help=SESSION_HELP)
     agent.add_argument(
-        "--trace", action="store_true", help="print the tools the agent called (requests the genai/admin scope)"
+        "--trace",
+        action="store_true",
+        help="print the tools the agent called (requests the genai/admin scope; not with --stream)",
     )
     decision = agent.add_mutually_exclusive_group()
     decision.add_argument("--yes", action="store_true", help="run every tool call the agent asks to confirm")
@@ -737,6 +1021,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         low, high = COMPARE_MODELS
         if not low <= len(args.models) <= high:
             parser.error(f"compare takes {low} to {high} --model options, got {len(args.models)}")
+    if getattr(args, "trace", False) and args.stream:
+        parser.error("agent --trace cannot be combined with --stream: the stream carries no trace")
     return args
 
 

@@ -10,16 +10,19 @@ import re
 import subprocess
 import sys
 import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from api import sse
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from scripts.client import (
+    ROUTES,
     ApiError,
     RunError,
     call_api,
@@ -29,10 +32,12 @@ from scripts.client import (
     render_agent,
     render_ask,
     render_chat,
+    render_models,
     render_retrieve,
 )
+from scripts.events import Event, ProtocolError, read_events
 
-from .client_fakes import API_URL, TOKEN, TOKEN_URL, FakeOpener
+from .client_fakes import API_URL, TOKEN, TOKEN_URL, FakeOpener, FakeResponse
 from .conftest import Settings, offline_client
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "client.py"
@@ -49,12 +54,13 @@ OUTPUTS = {
 }
 HAIKU = "anthropic.claude-haiku-4-5"
 NOVA = "amazon.nova-lite-v1:0"
-MODELS = {
+MODELS: dict[str, Any] = {
     "models": [
         {"id": HAIKU, "name": "Claude Haiku 4.5"},
         {"id": NOVA, "name": "Nova Lite"},
         {"id": "meta.llama3-8b", "name": "Llama 3 8B"},
-    ]
+    ],
+    "maxTokens": {"default": 1024, "ceiling": 4096},
 }
 CHAT = {
     "model": HAIKU,
@@ -69,16 +75,16 @@ PASSAGES = {
         {
             "text": "Upload files under documents/.\nThey are ingested within minutes.",
             "score": 0.8234,
-            "source": "s3://docs-bucket/documents/ingest.md",
+            "source": "ingest.md",
         },
-        {"text": "See the FAQ.", "score": 0.5, "source": "s3://docs-bucket/documents/faq.md", "metadata": {}},
+        {"text": "See the FAQ.", "score": 0.5, "source": "faq.md", "metadata": {}},
     ]
 }
 ANSWER = {
     "answer": "Upload them under documents/ [1][2].",
     "citations": [
-        {"text": "Upload them", "sources": ["s3://docs-bucket/documents/ingest.md"]},
-        {"text": "[2]", "sources": ["s3://docs-bucket/documents/faq.md", "s3://docs-bucket/documents/faq.md"]},
+        {"text": "Upload them", "sources": ["ingest.md"]},
+        {"text": "[2]", "sources": ["faq.md", "faq.md"]},
     ],
     "sessionId": "rag-1",
 }
@@ -86,7 +92,7 @@ USAGE = {"inputTokens": 812, "outputTokens": 64, "totalTokens": 876}
 AGENT_ANSWER = {
     "answer": "The last sync completed at 02:00 UTC.",
     "sessionId": "agent-1",
-    "citations": [{"source": "s3://docs-bucket/documents/ops.md"}, {"source": "s3://docs-bucket/documents/faq.md"}],
+    "citations": [{"source": "ops.md"}, {"source": "faq.md"}],
     "stopReason": "end_turn",
     "usage": USAGE,
     "guardrail": {"action": "NONE"},
@@ -124,21 +130,86 @@ def api_error(code: str, message: str, request_id: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "requestId": request_id}}
 
 
+def frame(name: str, data: dict[str, Any] | None = None) -> bytes:
+    """One server-sent event as the API writes it: `event:`, one line of JSON `data:`, a blank line."""
+    return f"event: {name}\ndata: {json.dumps(data or {})}\n\n".encode()
+
+
+class FakeStream(FakeResponse):
+    """A streamed answer whose lines are handed out one readline at a time, as a socket's would be; before each,
+    it notes what the client had printed (`printed`), which shows what was printed before the stream ended."""
+
+    def __init__(self, *chunks: bytes | Exception) -> None:
+        super().__init__(200, b"")
+        self._lines = iter(
+            [piece for chunk in chunks for piece in ([chunk] if isinstance(chunk, Exception) else _lines(chunk))]
+        )
+        self.watch: Callable[[], str] = lambda: ""
+        self.printed: list[str] = []
+        self.closed = False
+
+    def readline(self) -> bytes:
+        self.printed.append(self.watch())
+        line = next(self._lines, b"")
+        if isinstance(line, Exception):
+            raise line
+        return line
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _lines(chunk: bytes) -> list[bytes]:
+    return chunk.splitlines(keepends=True)
+
+
+class StreamingOpener(FakeOpener):
+    """The fake opener, which can also answer with a FakeStream, in turn with the replies scripted for its path."""
+
+    def stream(self, method: str, path: str, fake: FakeStream) -> None:
+        self.answers[(method, path)].append(fake)
+
+    def __call__(self, request: urllib.request.Request, /, *, timeout: float) -> FakeResponse:
+        queue = self.answers.get((request.get_method(), "/" + request.full_url.removeprefix(API_URL)))
+        if queue and isinstance(queue[0], FakeStream):
+            fake: FakeStream = queue.popleft()
+            queue.appendleft((200, b"", {}))  # answered by the parent, which records the request
+            super().__call__(request, timeout=timeout)
+            return fake
+        return super().__call__(request, timeout=timeout)
+
+
+class Screen:
+    """What the script printed so far: capsys's output, read without losing what was read before."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+        self.out = ""
+
+    def __call__(self) -> str:
+        self.out += self._capsys.readouterr().out
+        return self.out
+
+    def watch(self, *streams: FakeStream) -> None:
+        for stream in streams:
+            stream.watch = self
+
+
 @dataclass(frozen=True)
 class Api:
     """The clients of one run of the script: stubbed CloudFormation and Cognito, and the fake opener."""
 
     cloudformation: Any
     cognito: Any
-    opener: FakeOpener
+    opener: StreamingOpener
 
     def run(self, *argv: str, ask: Callable[[str], str] | None = never_ask) -> int:
         return main(list(argv), cloudformation=self.cloudformation, cognito=self.cognito, opener=self.opener, ask=ask)
 
 
 @pytest.fixture
-def opener() -> Iterator[FakeOpener]:
-    fake = FakeOpener()
+def opener() -> Iterator[StreamingOpener]:
+    fake = StreamingOpener()
     yield fake
     fake.assert_all_answered()
 
@@ -157,7 +228,7 @@ def cognito_stub(cognito: Any) -> Iterator[Stubber]:
 
 @pytest.fixture
 def clients(
-    cloudformation: Any, cloudformation_stub: Stubber, cognito: Any, cognito_stub: Stubber, opener: FakeOpener
+    cloudformation: Any, cloudformation_stub: Stubber, cognito: Any, cognito_stub: Stubber, opener: StreamingOpener
 ) -> Api:
     """No AWS call is answered yet: any unscripted call fails the test."""
     return Api(cloudformation, cognito, opener)
@@ -213,7 +284,7 @@ def test_health_needs_no_token_nor_secret(stack: Api, capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == "status: ok\nversion: 1.4.0\n"
 
 
-def test_models_prints_a_table_of_id_and_name(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_prints_a_table_of_id_and_name_and_the_max_tokens(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
     api.opener.reply("GET", "/models", 200, MODELS)
 
     assert api.run("models") == 0
@@ -227,7 +298,24 @@ def test_models_prints_a_table_of_id_and_name(api: Api, capsys: pytest.CaptureFi
         "anthropic.claude-haiku-4-5  Claude Haiku 4.5\n"
         "amazon.nova-lite-v1:0       Nova Lite\n"
         "meta.llama3-8b              Llama 3 8B\n"
+        "\n"
+        "max tokens: 1024 unless asked (--max-tokens), 4096 at most\n"
     )
+
+
+def test_render_models_without_max_tokens() -> None:
+    assert render_models({"models": [{"id": "m", "name": "M"}]}) == "id  name\n--  ----\nm   M"
+
+
+def test_the_routes_come_from_the_api_registry() -> None:
+    """The client's routes are routes.json's: a route the API moved or stopped streaming moves in the client."""
+    registry = json.loads((SCRIPT.parents[1] / "lambda" / "api" / "routes.json").read_text(encoding="utf-8"))
+    declared = {route["name"]: (route["method"], route["path"]) for route in registry["routes"]}
+
+    assert {name: (route.method, route.path) for name, route in ROUTES.items()} == declared
+    assert [name for name, route in ROUTES.items() if route.stream] == ["chat", "ask", "agent"]
+    assert [name for name, route in ROUTES.items() if route.public] == ["health"]
+    assert ROUTES["chat"].stream_path == "/chat/stream"
 
 
 # --- chat, compare ---
@@ -238,7 +326,7 @@ def test_chat_sends_the_prompt_and_options_and_prints_answer_and_metrics(
 ) -> None:
     api.opener.reply("POST", "/chat", 200, CHAT)
 
-    argv = ["chat", "Hello", "--model", HAIKU, "--system", "Be brief.", "--max-tokens", "200", "--temperature", "0.2"]
+    argv = ["chat", "Hello", "--model", HAIKU, "--max-tokens", "200", "--temperature", "0.2"]
     assert api.run(*argv) == 0
 
     (call,) = api.opener.api_calls
@@ -247,13 +335,20 @@ def test_chat_sends_the_prompt_and_options_and_prints_answer_and_metrics(
     assert call.body == {
         "model": HAIKU,
         "messages": [{"role": "user", "content": "Hello"}],
-        "system": "Be brief.",
         "maxTokens": 200,
         "temperature": 0.2,
     }
     assert capsys.readouterr().out == (
         "Hello! How can I help?\nanthropic.claude-haiku-4-5 · end_turn · tokens 12/7 · 840 ms\n"
     )
+
+
+def test_chat_takes_no_system_prompt(clients: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    """The system prompt is the API's configuration: the API refuses a body that carries one."""
+    assert clients.run("chat", "Hello", "--system", "Be brief.") == 2
+
+    assert capsys.readouterr().err.splitlines()[-1] == "client.py: error: unrecognized arguments: --system Be brief."
+    assert clients.opener.sent == []
 
 
 def test_chat_defaults_to_the_first_model_and_fetches_the_token_once(api: Api) -> None:
@@ -336,10 +431,10 @@ def test_retrieve_prints_numbered_passages_with_score_and_source(api: Api, capsy
 
     assert api.opener.api_calls[0].body == {"query": "adding documents", "topK": 2}
     assert capsys.readouterr().out == (
-        "1. score 0.82  s3://docs-bucket/documents/ingest.md\n"
+        "1. score 0.82  ingest.md\n"
         "   Upload files under documents/.\n"
         "   They are ingested within minutes.\n"
-        "2. score 0.50  s3://docs-bucket/documents/faq.md\n"
+        "2. score 0.50  faq.md\n"
         "   See the FAQ.\n"
     )
 
@@ -351,10 +446,7 @@ def test_ask_prints_the_answer_numbered_citations_and_session(api: Api, capsys: 
 
     assert api.opener.api_calls[0].body == {"question": "How do I add documents?", "sessionId": "rag-1"}
     assert capsys.readouterr().out == (
-        "Upload them under documents/ [1][2].\n"
-        "  [1] s3://docs-bucket/documents/ingest.md\n"
-        "  [2] s3://docs-bucket/documents/faq.md\n"
-        "session: rag-1\n"
+        "Upload them under documents/ [1][2].\n  [1] ingest.md\n  [2] faq.md\nsession: rag-1\n"
     )
 
 
@@ -377,10 +469,7 @@ def test_agent_sends_the_input_and_prints_answer_citations_and_session(
     assert call.body == {"input": "When did the last sync run?", "sessionId": "agent-1"}
     assert api.opener.token_requests[0].body == "grant_type=client_credentials&scope=genai/invoke"
     assert capsys.readouterr().out == (
-        "The last sync completed at 02:00 UTC.\n"
-        "  [1] s3://docs-bucket/documents/ops.md\n"
-        "  [2] s3://docs-bucket/documents/faq.md\n"
-        "session: agent-1\n"
+        "The last sync completed at 02:00 UTC.\n  [1] ops.md\n  [2] faq.md\nsession: agent-1\n"
     )
 
 
@@ -579,13 +668,331 @@ def test_json_prints_each_agent_response(api: Api, capsys: pytest.CaptureFixture
     assert json.loads(second) == {"answer": "Done.", "sessionId": "agent-2"}
 
 
+# --- streams ---
+
+CHAT_METADATA = {
+    "model": HAIKU,
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 12, "outputTokens": 7, "totalTokens": 19},
+    "latencyMs": 840,
+}
+BLOCKED = "Sorry, I can't help with that request."
+
+
+def test_chat_stream_prints_each_delta_as_it_arrives(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    stream = FakeStream(
+        frame("delta", {"text": "Hello! "}),
+        frame("delta", {"text": "How can I help?"}),
+        frame("metadata", CHAT_METADATA),
+        frame("done"),
+    )
+    api.opener.stream("POST", "/chat/stream", stream)
+    screen = Screen(capsys)
+    screen.watch(stream)
+
+    assert api.run("chat", "Hello", "--model", HAIKU, "--max-tokens", "50", "--stream") == 0
+
+    (call,) = api.opener.api_calls
+    assert (call.method, call.url, call.timeout) == ("POST", API_URL + "chat/stream", 300.0)
+    assert call.headers["Accept"] == "text/event-stream"
+    assert call.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert call.body == {"model": HAIKU, "messages": [{"role": "user", "content": "Hello"}], "maxTokens": 50}
+    # Lines 1-3 are the first delta: the fourth readline comes after its text was printed, its space held back.
+    assert stream.printed[:4] == ["", "", "", "Hello!"]
+    assert stream.printed[6] == "Hello! How can I help?"
+    assert screen() == "Hello! How can I help?\nanthropic.claude-haiku-4-5 · end_turn · tokens 12/7 · 840 ms\n"
+    assert stream.closed
+
+
+def test_chat_stream_withdraws_the_text_when_the_guardrail_intervenes(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = FakeStream(
+        frame("delta", {"text": "The card number is"}),
+        frame("guardrail", {"action": "INTERVENED", "message": BLOCKED, "assessments": []}),
+        frame("delta", {"text": " 4111"}),
+        frame("metadata", {**CHAT_METADATA, "stopReason": "guardrail_intervened"}),
+        frame("done"),
+    )
+    api.opener.stream("POST", "/chat/stream", stream)
+
+    assert api.run("chat", "Card?", "--model", HAIKU, "--stream") == 0
+
+    assert capsys.readouterr().out == (
+        "The card number is\n"
+        "[guardrail intervened: the answer is withheld; disregard the text above]\n"
+        f"{BLOCKED}\n"
+        "anthropic.claude-haiku-4-5 · guardrail_intervened · tokens 12/7 · 840 ms\n"
+    )
+
+
+def test_ask_stream_prints_the_citations_and_the_session_after_the_text(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = FakeStream(
+        frame("session", {"sessionId": "rag-2"}),
+        frame("delta", {"text": "Upload them under documents/."}),
+        frame("citation", {"text": "Upload them", "sources": ["ingest.md"]}),
+        frame("citation", {"text": "documents/", "sources": ["faq.md", "faq.md"]}),
+        frame("metadata", {"guardrail": {"action": "NONE"}}),
+        frame("done"),
+    )
+    api.opener.stream("POST", "/ask/stream", stream)
+
+    assert api.run("ask", "How do I add documents?", "--session-id", "rag-1", "--max-tokens", "300", "--stream") == 0
+
+    assert api.opener.api_calls[0].body == {
+        "question": "How do I add documents?",
+        "sessionId": "rag-1",
+        "maxTokens": 300,
+    }
+    assert capsys.readouterr().out == ("Upload them under documents/.\n  [1] ingest.md\n  [2] faq.md\nsession: rag-2\n")
+
+
+def test_a_stream_blocked_before_any_text_shows_the_message_and_the_session(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = FakeStream(
+        frame("session", {"sessionId": "agent-3"}),
+        frame("guardrail", {"action": "INTERVENED", "message": BLOCKED}),
+        frame("metadata", {"stopReason": "guardrail"}),
+        frame("done"),
+    )
+    api.opener.stream("POST", "/agent/stream", stream)
+
+    assert api.run("agent", "Card?", "--stream") == 0
+
+    assert capsys.readouterr().out == f"[guardrail intervened: the answer is withheld]\n{BLOCKED}\nsession: agent-3\n"
+
+
+def test_an_error_event_exits_1_with_the_error_envelope(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    error = {"code": "UpstreamError", "message": "The model or service\nbehind the API failed.", "requestId": "r-5"}
+    stream = FakeStream(frame("delta", {"text": "Once upon"}), frame("error", error), frame("done"))
+    api.opener.stream("POST", "/chat/stream", stream)
+
+    assert api.run("chat", "A story", "--model", HAIKU, "--stream") == 1
+
+    out, err = capsys.readouterr()
+    assert out == "Once upon\n"
+    assert_one_line_error(err, "stream UpstreamError: The model or service behind the API failed. (request r-5)")
+    assert stream.printed[-1] == ""  # nothing was read after the error event
+    assert len(stream.printed) == 6
+    assert stream.closed
+
+
+def test_an_error_before_the_stream_is_an_ordinary_error_answer(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    refusal = api_error("RateLimited", "Too many model calls; retry after 42 s.", "r-6")
+    api.opener.reply("POST", "/chat/stream", 429, refusal, {"Retry-After": "42"})
+
+    assert api.run("chat", "Hello", "--model", HAIKU, "--stream") == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert_one_line_error(err, "429 RateLimited: Too many model calls; retry after 42 s. (request r-6)")
+
+
+@pytest.mark.parametrize(
+    ("chunks", "problem"),
+    [
+        pytest.param([], "the stream ended without a done event", id="no done"),
+        pytest.param([b"event: done\n"], "the stream ended inside an event", id="cut short"),
+        pytest.param(
+            [ConnectionResetError(104, "Connection reset by peer")],
+            "the stream broke off: [Errno 104] Connection reset by peer",
+            id="reset",
+        ),
+        pytest.param([TimeoutError("timed out")], "no event within 300 s", id="silent"),
+        pytest.param([b'{"answer": "Hi"}\n'], 'line 4 is not an event or data field: \'{"answer": "Hi"}\'', id="json"),
+    ],
+)
+def test_an_incomplete_stream_exits_1(
+    api: Api, capsys: pytest.CaptureFixture[str], chunks: list[bytes | Exception], problem: str
+) -> None:
+    api.opener.stream("POST", "/chat/stream", FakeStream(frame("delta", {"text": "Hi"}), *chunks))
+
+    assert api.run("chat", "Hello", "--model", HAIKU, "--stream") == 1
+
+    out, err = capsys.readouterr()
+    assert out == "Hi\n"
+    assert_one_line_error(err, f"200 InvalidResponse: POST /chat/stream: {problem}")
+
+
+def test_a_stream_that_cannot_be_opened_exits_2(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    api.opener.fail("POST", "/chat/stream", urllib.error.URLError(OSError(-2, "Name or service not known")))
+
+    assert api.run("chat", "Hello", "--model", HAIKU, "--stream") == 2
+
+    assert_one_line_error(
+        capsys.readouterr().err, f"cannot reach {API_URL}chat/stream: [Errno -2] Name or service not known"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "reply", "note"),
+    [
+        pytest.param(["--yes"], None, "Approved (--yes).\n", id="yes"),
+        pytest.param([], "y", "", id="interactive yes"),
+        pytest.param([], "", "", id="interactive default"),
+    ],
+)
+def test_agent_stream_confirms_then_streams_the_decision(
+    api: Api, capsys: pytest.CaptureFixture[str], flags: list[str], reply: str | None, note: str
+) -> None:
+    approve = note.startswith("Approved") or reply == "y"
+    asking = FakeStream(
+        frame("session", {"sessionId": "agent-2"}),
+        frame("delta", {"text": "I will open this ticket."}),
+        frame("confirmation", CONFIRMATION["confirmation"]),
+        frame("metadata", {"stopReason": "tool_use", "usage": USAGE}),
+        frame("done"),
+    )
+    done = "Ticket T-42 created." if approve else "OK, I did not open a ticket."
+    answering = FakeStream(
+        frame("session", {"sessionId": "agent-2"}),
+        frame("delta", {"text": done}),
+        frame("citation", {"source": "ops.md"}),
+        frame("metadata", {"stopReason": "end_turn", "usage": USAGE}),
+        frame("done"),
+    )
+    api.opener.stream("POST", "/agent/stream", asking)
+    api.opener.stream("POST", "/agent/stream", answering)
+    screen = Screen(capsys)
+    screen.watch(asking, answering)
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        assert reply is not None
+        assert screen().endswith(SHOWN)  # the tool call is on screen when the question is asked
+        return reply
+
+    assert api.run("agent", "Open a ticket: the nightly sync failed", "--stream", *flags, ask=ask) == 0
+
+    assert prompts == ([] if flags else ["Run it? [y/N] "])
+    first, follow_up = api.opener.api_calls
+    assert (first.path, follow_up.path) == ("/agent/stream", "/agent/stream")
+    assert first.body == {"input": "Open a ticket: the nightly sync failed"}
+    assert follow_up.body == {"sessionId": "agent-2", "confirm": {"id": CONFIRMATION_ID, "approve": approve}}
+    assert screen() == f"I will open this ticket.\n{SHOWN}{note}{done}\n  [1] ops.md\nsession: agent-2\n"
+
+
+def test_agent_stream_stops_after_five_confirmations_in_a_row(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(6):
+        confirmation = FakeStream(
+            frame("session", {"sessionId": "agent-2"}),
+            frame("confirmation", CONFIRMATION["confirmation"]),
+            frame("done"),
+        )
+        api.opener.stream("POST", "/agent/stream", confirmation)
+
+    assert api.run("agent", "Open tickets forever", "--stream", "--yes") == 2
+
+    assert [call.body.get("confirm", {}).get("approve") for call in api.opener.api_calls] == [None] + [True] * 5
+    assert capsys.readouterr().err.startswith("client: error: the agent asked to confirm a tool call 6 times")
+
+
+def test_agent_trace_is_not_streamed(clients: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    assert clients.run("agent", "Hi", "--stream", "--trace") == 2
+
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "client.py: error: agent --trace cannot be combined with --stream: the stream carries no trace"
+    )
+
+
+def test_json_stream_prints_each_event_as_a_line(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("session", {"sessionId": "rag-2"}),
+        ("delta", {"text": "Déjà vu."}),
+        ("citation", {"text": "Déjà vu.", "sources": ["faq.md"]}),
+        ("done", {}),
+    ]
+    api.opener.stream("POST", "/ask/stream", FakeStream(*(frame(name, data) for name, data in events)))
+
+    assert api.run("--json", "ask", "Again?", "--stream") == 0
+
+    out = capsys.readouterr().out
+    assert [json.loads(line) for line in out.splitlines()] == [{"event": n, "data": d} for n, d in events]
+    assert "Déjà" in out
+
+
+def test_stream_is_offered_only_where_the_api_streams(clients: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    assert clients.run("compare", "Hi", "--stream") == 2
+
+    assert capsys.readouterr().err.splitlines()[-1] == "client.py: error: unrecognized arguments: --stream"
+
+
+# --- reading server-sent events ---
+
+
+def test_read_events_reads_the_api_vocabulary() -> None:
+    lines = [
+        b": a comment, skipped\n",
+        b"event: session\n",
+        b'data: {"sessionId": "s-1"}\n',
+        b"\n",
+        b"\n",
+        b'data:{"text": "caf\xc3\xa9"}\r\n',
+        b"event:delta\r\n",
+        b"\r\n",
+    ]
+
+    assert list(read_events(lines)) == [Event("session", {"sessionId": "s-1"}), Event("delta", {"text": "café"})]
+
+
+def test_read_events_yields_an_event_before_the_next_is_read() -> None:
+    def lines() -> Iterator[bytes]:
+        yield from frame("delta", {"text": "first"}).splitlines(keepends=True)
+        pytest.fail("read past the first event before it was handed over")
+
+    assert next(read_events(lines())) == Event("delta", {"text": "first"})
+
+
+def test_read_events_reads_what_the_api_writes() -> None:
+    """Every event of the API's vocabulary, encoded by the API's own writer, reads back unchanged."""
+    data: dict[str, dict[str, Any]] = {
+        "session": {"sessionId": "s"},
+        "delta": {"text": "two\nlines, « quoted »"},
+        "citation": {"source": "a b.md"},
+        "guardrail": {"action": "INTERVENED", "message": BLOCKED},
+        "confirmation": CONFIRMATION["confirmation"],
+        "metadata": CHAT_METADATA,
+        "error": {"code": "Timeout", "message": "Too slow.", "requestId": "r"},
+        "done": {},
+    }
+    assert set(data) == set(sse.NAMES)
+    encoded = b"".join(sse.Event(name, value).encode() for name, value in data.items())
+
+    assert list(read_events(encoded.splitlines(keepends=True))) == [Event(n, v) for n, v in data.items()]
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        pytest.param([b"event: shout\n", b"data: {}\n", b"\n"], "unknown kind: 'shout'", id="unknown event"),
+        pytest.param([b"event: delta\n", b"data: [1]\n", b"\n"], "data that is not a JSON object", id="not object"),
+        pytest.param([b"event: delta\n", b"data: {\n", b"\n"], "data that is not a JSON object", id="not JSON"),
+        pytest.param([b"event: done\n", b"\n"], "has no data field", id="no data"),
+        pytest.param([b"data: {}\n", b"\n"], "has no event field", id="no name"),
+        pytest.param([b"event: delta\n", b"data: {}\n", b"data: {}\n"], "line 3 repeats the data field", id="twice"),
+        pytest.param([b"id: 7\n"], "line 1 is not an event or data field: 'id: 7'", id="other field"),
+        pytest.param([b"event\n"], "line 1 is not an event or data field", id="no colon"),
+        pytest.param([b"event: done\n", b"data: {}\n"], "the stream ended inside an event", id="cut short"),
+        pytest.param([b"event: d\xe9lta\n"], "line 1 is not UTF-8", id="not UTF-8"),
+    ],
+)
+def test_read_events_refuses_anything_else(lines: list[bytes], problem: str) -> None:
+    with pytest.raises(ProtocolError, match=re.escape(problem)):
+        list(read_events(lines))
+
+
 # --- smoke ---
 
 
-def script_every_route(opener: FakeOpener) -> None:
+def script_every_route(opener: StreamingOpener, chat_stream: FakeStream | None = None) -> None:
     opener.reply("GET", "/health", 200, {"status": "ok"})
     opener.reply("GET", "/models", 200, MODELS)
     opener.reply("POST", "/chat", 200, CHAT)
+    opener.stream("POST", "/chat/stream", chat_stream or FakeStream(frame("delta", {"text": "ready"}), frame("done")))
     opener.reply("POST", "/compare", 200, {"results": [CHAT, {**CHAT, "model": NOVA}]})
     opener.reply("POST", "/retrieve", 200, PASSAGES)
     opener.reply("POST", "/ask", 200, ANSWER)
@@ -596,6 +1003,7 @@ SMOKE_ROUTES = [
     ("GET", "/health"),
     ("GET", "/models"),
     ("POST", "/chat"),
+    ("POST", "/chat/stream"),
     ("POST", "/compare"),
     ("POST", "/retrieve"),
     ("POST", "/ask"),
@@ -614,14 +1022,16 @@ def test_smoke_passes_when_every_route_answers(api: Api, capsys: pytest.CaptureF
     assert all(call.headers["Authorization"] == f"Bearer {TOKEN}" for call in calls[1:])
     assert len(api.opener.token_requests) == 1
     assert calls[2].body["model"] == HAIKU
-    assert calls[3].body["models"] == [HAIKU, NOVA]
-    assert "ticket" not in calls[6].body["input"].lower()
+    assert calls[3].body == calls[2].body
+    assert calls[3].headers["Accept"] == "text/event-stream"
+    assert calls[4].body["models"] == [HAIKU, NOVA]
+    assert "ticket" not in calls[7].body["input"].lower()
     out, err = capsys.readouterr()
     *lines, summary = out.splitlines()
     assert len(lines) == len(SMOKE_ROUTES)
     for line, (method, path) in zip(lines, SMOKE_ROUTES, strict=True):
         assert re.fullmatch(rf"PASS  {method} +{path} +200 +\d+ ms", line), line
-    assert summary == "smoke: 7 passed, 0 failed"
+    assert summary == "smoke: 8 passed, 0 failed"
     assert err == ""
 
 
@@ -657,9 +1067,60 @@ def test_smoke_fails_when_one_route_fails(
     failed = [line for line in lines if line.startswith("FAIL")]
     assert len(failed) == 1
     assert re.fullmatch(rf"FAIL  POST {route} +{status} +\d+ ms  {problem}", failed[0]), failed[0]
-    assert lines[-1] == "smoke: 6 passed, 1 failed"
+    assert lines[-1] == "smoke: 7 passed, 1 failed"
     assert [(call.method, call.path) for call in api.opener.api_calls] == SMOKE_ROUTES
     assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("chunks", "problem"),
+    [
+        pytest.param(
+            [frame("delta", {"text": "ready"})],
+            r"InvalidResponse: POST /chat/stream: the stream ended without a done event",
+            id="no done",
+        ),
+        pytest.param(
+            [
+                frame("delta", {"text": "rea"}),
+                frame("error", {"code": "Timeout", "message": "Too slow.", "requestId": "r-8"}),
+            ],
+            r"Timeout: Too slow\. \(request r-8\)",
+            id="error event",
+        ),
+        pytest.param(
+            [frame("metadata", CHAT_METADATA), frame("done")],
+            r"no delta event: the stream carried no text",
+            id="no text",
+        ),
+    ],
+)
+def test_smoke_fails_when_the_stream_fails(
+    api: Api, capsys: pytest.CaptureFixture[str], chunks: list[bytes], problem: str
+) -> None:
+    script_every_route(api.opener, FakeStream(*chunks))
+
+    assert api.run("smoke") == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("FAIL")] == [lines[3]]
+    assert re.fullmatch(rf"FAIL  POST /chat/stream 200 +\d+ ms  {problem}", lines[3]), lines[3]
+    assert lines[-1] == "smoke: 7 passed, 1 failed"
+
+
+def test_smoke_reports_a_refused_stream_with_its_status(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    script_every_route(api.opener)
+    api.opener.answers[("POST", "/chat/stream")].clear()
+    api.opener.reply(
+        "POST", "/chat/stream", 404, {"message": "Missing Authentication Token"}, {"x-amzn-RequestId": "g"}
+    )
+
+    assert api.run("smoke") == 1
+
+    line = capsys.readouterr().out.splitlines()[3]
+    assert re.fullmatch(
+        r"FAIL  POST /chat/stream 404 +\d+ ms  Not Found: Missing Authentication Token \(request g\)", line
+    )
 
 
 def test_smoke_does_not_chat_without_models(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
@@ -671,12 +1132,13 @@ def test_smoke_does_not_chat_without_models(api: Api, capsys: pytest.CaptureFixt
     assert api.run("smoke") == 1
 
     lines = capsys.readouterr().out.splitlines()
-    assert re.fullmatch(r"FAIL  GET  /models   500 +\d+ ms  InternalError: boom \(request req-1\)", lines[1])
-    assert lines[2:4] == [
-        "FAIL  POST /chat       -        -  not run: GET /models gave no model",
-        "FAIL  POST /compare    -        -  not run: GET /models gave no model",
+    assert re.fullmatch(r"FAIL  GET  /models      500 +\d+ ms  InternalError: boom \(request req-1\)", lines[1])
+    assert lines[2:5] == [
+        "FAIL  POST /chat          -        -  not run: GET /models gave no model",
+        "FAIL  POST /chat/stream   -        -  not run: GET /models gave no model",
+        "FAIL  POST /compare       -        -  not run: GET /models gave no model",
     ]
-    assert lines[-1] == "smoke: 4 passed, 3 failed"
+    assert lines[-1] == "smoke: 4 passed, 4 failed"
 
 
 def test_smoke_skips_compare_with_a_single_model(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
@@ -684,12 +1146,13 @@ def test_smoke_skips_compare_with_a_single_model(api: Api, capsys: pytest.Captur
     api.opener.reply("GET", "/models", 200, {"models": MODELS["models"][:1]})
     for route, answer in [("/chat", CHAT), ("/retrieve", PASSAGES), ("/ask", ANSWER), ("/agent", ANSWER)]:
         api.opener.reply("POST", route, 200, answer)
+    api.opener.stream("POST", "/chat/stream", FakeStream(frame("delta", {"text": "ready"}), frame("done")))
 
     assert api.run("smoke") == 0
 
     out = capsys.readouterr().out
-    assert "SKIP  POST /compare    -        -  needs two models, GET /models listed one\n" in out
-    assert out.endswith("smoke: 6 passed, 0 failed, 1 skipped\n")
+    assert "SKIP  POST /compare       -        -  needs two models, GET /models listed one\n" in out
+    assert out.endswith("smoke: 7 passed, 0 failed, 1 skipped\n")
 
 
 def test_smoke_json(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
