@@ -60,7 +60,7 @@ def _body(route: Route) -> dict[str, Any]:
         raise bad_request("body: is not a JSON object.") from error
     if not isinstance(body, dict):
         raise bad_request("body: is not a JSON object.")
-    check_size(body, services.settings.limits["MAX_REQUEST_CHARACTERS"])
+    check_size(body, services.settings.limit("MAX_REQUEST_CHARACTERS"))
     return body
 
 
