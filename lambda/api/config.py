@@ -89,9 +89,15 @@ class Settings:
         """What the guardrail says instead of an answer it blocks (the guardrail's own blocked-output message)."""
         return self.values.get("BLOCKED_OUTPUT_MESSAGE") or DEFAULT_BLOCKED_MESSAGE
 
+    def limit(self, name: str) -> int:
+        """A cost bound of LIMITS; a Misconfigured error when it is set to something other than a positive number."""
+        self.require(name)
+        return self.limits[name]
+
     def max_tokens(self, asked: int | None) -> int:
         """What a call may generate: what the caller asked for, else the default, never above the ceiling."""
-        return min(asked or self.limits["MAX_TOKENS"], self.limits["MAX_TOKENS_CEILING"])
+        default, ceiling = self.limit("MAX_TOKENS"), self.limit("MAX_TOKENS_CEILING")
+        return min(asked or default, ceiling)
 
     def guardrail(self, *, stream: bool = False) -> dict[str, Any]:
         """The guardrail of Converse calls, with its trace; streamed answers are checked before they are sent."""

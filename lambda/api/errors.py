@@ -103,6 +103,13 @@ CLIENT_ERRORS: dict[str, Mapped] = {
     "TooManyRequestsException": THROTTLED,
     "ModelNotReadyException": THROTTLED,
     "ModelTimeoutException": TIMEOUT,
+    # DynamoDB's throttling (the usage and tickets tables): HTTP 400 on the wire, yet nothing the caller can fix.
+    "ProvisionedThroughputExceededException": THROTTLED,
+    "RequestLimitExceeded": THROTTLED,
+    # 424s: the model, a dependency of the knowledge base or the agent's runtime failed, not the caller's request.
+    "ModelErrorException": UPSTREAM,
+    "DependencyFailedException": UPSTREAM,
+    "RuntimeClientError": UPSTREAM,
 }
 
 

@@ -60,7 +60,7 @@ def _body(route: Route) -> dict[str, Any]:
         raise bad_request("body: is not a JSON object.") from error
     if not isinstance(body, dict):
         raise bad_request("body: is not a JSON object.")
-    check_size(body, services.settings.limits["MAX_REQUEST_CHARACTERS"])
+    check_size(body, services.settings.limit("MAX_REQUEST_CHARACTERS"))
     return body
 
 
@@ -81,6 +81,7 @@ def endpoint(route: Route) -> Callable[[], dict[str, Any]]:
         call = Call(None if route.public else _caller(), _body(route))
         reply: Reply = module.answer(services, call)
         _record(route, reply)
+        logger.info("Request answered", extra={"route": route.name})
         return reply.body
 
     return answer
@@ -103,14 +104,15 @@ def _label(text: str) -> str:
 @app.not_found
 def not_found(_: NotFoundError) -> Response[str]:
     metrics.add_dimension(name="route", value=UNMATCHED)
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     method = app.current_event.http_method.upper()
     path = app.current_event.path.rstrip("/") or "/"
     allowed = ALLOWED.get(path)
     if allowed is not None:
         message = f"{_label(method)} is not allowed on {path}; use {allowed}."
-        return _error(ApiError(405, "MethodNotAllowed", message, {"Allow": allowed}))
+        return api_error(ApiError(405, "MethodNotAllowed", message, {"Allow": allowed}))
     routes = ", ".join(f"{route.method} {route.path}" for route in REGISTRY.routes)
-    return _error(ApiError(404, "NotFound", f"There is no route at {_label(path)}; the routes are {routes}."))
+    return api_error(ApiError(404, "NotFound", f"There is no route at {_label(path)}; the routes are {routes}."))
 
 
 def api_error(error: ApiError) -> Response[str]:
@@ -136,7 +138,8 @@ app.exception_handler(ApiError)(api_error)
 app.exception_handler(Exception)(unexpected_error)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# clear_state: the caller appended to one request's logs must not stay on the next request's.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

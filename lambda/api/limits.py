@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from api.errors import ApiError, from_aws
+from api.errors import ApiError, from_aws, misconfigured
 from api.identity import Caller
 from common.aws_errors import error_code
 
@@ -72,9 +72,13 @@ class Limiter:
                 },
             )
         except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise from_aws(error) from error
-            raise self._refusal(retry_after) from None
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise self._refusal(retry_after) from None
+            mapped = from_aws(error)
+            # Nothing the caller sends reaches the table: any refusal but throttling is the deployment's fault.
+            if mapped.status < 500 and mapped.status != 429:
+                raise misconfigured(mapped.detail) from error
+            raise mapped from error
 
     def _refusal(self, retry_after: str) -> ApiError:
         return ApiError(

@@ -35,7 +35,7 @@ class Services:
 
     def spend(self, caller: Caller, calls: int = 1) -> None:
         """Count model calls against the caller's budget (a 429 when it is spent)."""
-        self.settings.require("USAGE_TABLE")
+        self.settings.require("USAGE_TABLE", "CALLER_CALLS_PER_MINUTE")
         self.limiter.spend(caller, calls)
 
 

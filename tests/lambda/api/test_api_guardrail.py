@@ -1,25 +1,28 @@
-"""Every model call the function makes carries the guardrail: captured from the clients across all routes."""
+"""Every model call the function makes carries the guardrail and a bounded maxTokens: captured across the routes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
 from api.clients import OPERATIONS
+from api.registry import REGISTRY
 from api.sessions import ASK
 from botocore.stub import Stubber
+
+from common.schema import validate
 
 from .api_fakes import (
     BEDROCK_SESSION_ID,
     GUARDRAIL_CONFIG,
     GUARDRAIL_ID,
+    GUARDRAIL_USAGE,
     GUARDRAIL_VERSION,
     HAIKU,
     NOVA,
     SONNET,
-    FakeContext,
+    SYSTEM_PROMPT,
     ask_response,
     blocked_trace,
     bound,
@@ -29,6 +32,7 @@ from .api_fakes import (
 )
 
 Call = Callable[[dict[str, Any]], dict[str, Any]]
+SCHEMAS = {route.path: REGISTRY.request_schema(route) for route in REGISTRY.routes}
 
 
 def capture(client: Any, calls: list[tuple[str, dict[str, Any]]]) -> None:
@@ -48,9 +52,21 @@ def calls(runtime: Any, agent_runtime: Any) -> list[tuple[str, dict[str, Any]]]:
     return recorded
 
 
-def test_every_model_call_carries_the_guardrail(
-    api: ModuleType,
-    monkeypatch: pytest.MonkeyPatch,
+def posted(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A POST that API Gateway's validator lets through (common.schema stands in for it)."""
+    schema = SCHEMAS[path]
+    assert schema is not None
+    validate(schema, body)
+    return rest_event("POST", path, body)
+
+
+def passed() -> dict[str, Any]:
+    """ApplyGuardrail's answer on a passage it lets through."""
+    return {"usage": GUARDRAIL_USAGE, "action": "NONE", "outputs": [], "assessments": []}
+
+
+def test_every_model_call_carries_the_guardrail_and_max_tokens(
+    call: Call,
     calls: list[tuple[str, dict[str, Any]]],
     runtime_stub: Stubber,
     agent_runtime_stub: Stubber,
@@ -62,32 +78,42 @@ def test_every_model_call_carries_the_guardrail(
     agent_runtime_stub.add_response("retrieve_and_generate", ask_response())
     agent_runtime_stub.add_response("retrieve_and_generate", ask_response("INTERVENED"))
     agent_runtime_stub.add_response("retrieve", retrieve_response())
-    chat = {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}], "system": "Be brief.", "maxTokens": 9}
+    for _ in range(2):
+        runtime_stub.add_response("apply_guardrail", passed())
+    chat = {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}], "maxTokens": 9}
     requests = [
-        rest_event("POST", "/chat", chat),
-        rest_event("POST", "/chat", {**chat, "model": NOVA}),
-        rest_event("POST", "/compare", {"models": [HAIKU, SONNET, NOVA], "prompt": "Hi"}),
-        rest_event("POST", "/compare", {"models": [HAIKU, SONNET], "prompt": "Hi", "temperature": 0.5}),
-        rest_event("POST", "/ask", {"question": "How?"}),
-        rest_event("POST", "/ask", {"question": "How?", "sessionId": bound(ASK, BEDROCK_SESSION_ID), "topK": 3}),
-        rest_event("POST", "/retrieve", {"query": "sync"}),
+        posted("/chat", chat),
+        posted("/chat", {**chat, "model": NOVA, "maxTokens": 8000}),
+        posted("/compare", {"models": [HAIKU, SONNET, NOVA], "prompt": "Hi"}),
+        posted("/compare", {"models": [HAIKU, SONNET], "prompt": "Hi", "temperature": 0.5}),
+        posted("/ask", {"question": "How?"}),
+        posted("/ask", {"question": "How?", "sessionId": bound(ASK, BEDROCK_SESSION_ID), "topK": 3}),
+        posted("/retrieve", {"query": "sync"}),
     ]
 
-    statuses = [api.handler(event, FakeContext())["statusCode"] for event in requests]
+    statuses = [call(event)["statusCode"] for event in requests]
 
     assert statuses == [200] * 7
     operations = [name for name, _ in calls]
-    assert operations == ["Converse"] * 7 + ["RetrieveAndGenerate"] * 2 + ["Retrieve"]
+    assert operations == ["Converse"] * 7 + ["RetrieveAndGenerate"] * 2 + ["Retrieve"] + ["ApplyGuardrail"] * 2
     # The packaging test checks the bundled SDK has every operation OPERATIONS lists.
     declared = {operation for names in OPERATIONS.values() for operation in names}
     assert set(operations) <= declared
+    converse = [params for name, params in calls if name == "Converse"]
+    assert [params["inferenceConfig"]["maxTokens"] for params in converse] == [9, 4096, *[1024] * 5]
+    for params in converse:
+        assert params["guardrailConfig"] == GUARDRAIL_CONFIG
+        assert params["system"] == [{"text": SYSTEM_PROMPT}]
     for name, params in calls:
-        if name == "Converse":
-            assert params["guardrailConfig"] == GUARDRAIL_CONFIG
         if name == "RetrieveAndGenerate":
             configuration = params["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"]
-            assert configuration["generationConfiguration"]["guardrailConfiguration"] == {
+            generation = configuration["generationConfiguration"]
+            assert generation["guardrailConfiguration"] == {
                 "guardrailId": GUARDRAIL_ID,
                 "guardrailVersion": GUARDRAIL_VERSION,
             }
+            assert generation["inferenceConfig"] == {"textInferenceConfig": {"maxTokens": 1024}}
+        if name == "ApplyGuardrail":
+            assert (params["guardrailIdentifier"], params["guardrailVersion"]) == (GUARDRAIL_ID, GUARDRAIL_VERSION)
+            assert params["source"] == "OUTPUT"
     # The agent's turns go through the guardrail too: tests/lambda/api/test_api_agent.py.

@@ -1,23 +1,40 @@
-"""The entry point: configuration, routing, malformed events, CORS, error envelopes, logs and metrics."""
+"""The entry point: routing, identity, settings, cost bounds, CORS, error envelopes, logs and metrics."""
 
 from __future__ import annotations
 
-import base64
+import importlib
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
+from api.config import from_environ
+from api.limits import Limiter
+from api.registry import REGISTRY
+from api.services import Services
+from botocore.stub import Stubber
+
+from common.schema import validate
 
 from .api_fakes import (
+    API_REQUEST_ID,
+    ENVIRONMENT,
     HAIKU,
+    MACHINE,
     MODELS,
+    NOVA,
     ORIGIN,
+    OTHER_PERSON,
+    PERSON,
     REQUEST_ID,
     SONNET,
+    USAGE_TABLE,
     FakeContext,
     body_of,
+    caller,
+    converse_response,
     emitted,
     error_of,
     header,
@@ -35,36 +52,82 @@ ROUTES = [
     ("POST", "/agent"),
 ]
 HELLO = {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}]}
+COMPARE = {"models": [HAIKU, SONNET, NOVA], "prompt": "Hi"}
+# A body of every route that takes one, as API Gateway lets it through.
+BODIES: dict[str, dict[str, Any]] = {
+    "/chat": HELLO,
+    "/compare": COMPARE,
+    "/retrieve": {"query": "sync"},
+    "/ask": {"question": "How?"},
+    "/agent": {"input": "Hi"},
+}
+# 2027-01-15T08:00:30Z: thirty seconds before the next minute's budget.
+NOW = 1_800_000_030.0
 
 
-def test_health_answers_without_bedrock(call: Call) -> None:
-    response = call(rest_event("GET", "/health"))
+def posted(path: str, body: dict[str, Any], claims: dict[str, str] | None = PERSON, **kwargs: Any) -> dict[str, Any]:
+    """A POST that API Gateway's validator lets through (common.schema stands in for it)."""
+    route = next(route for route in REGISTRY.routes if route.path == path)
+    schema = REGISTRY.request_schema(route)
+    assert schema is not None
+    validate(schema, body)
+    return rest_event("POST", path, body, claims=claims, **kwargs)
+
+
+class Logs:
+    """The JSON lines the function's logger writes, read request by request."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self._read = 0
+
+    def lines(self) -> list[dict[str, Any]]:
+        """The lines written since the last read."""
+        text = self.stream.getvalue()[self._read :]
+        self._read += len(text)
+        return [json.loads(line) for line in text.splitlines()]
+
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+
+@pytest.fixture
+def logs(api: ModuleType) -> Iterator[Logs]:
+    """What api.handler's Powertools logger writes during the test."""
+    captured = Logs()
+    handler = api.logger.logger_handler
+    previous = handler.setStream(captured.stream)
+    yield captured
+    handler.setStream(previous)
+
+
+def calls_counted(usage_table: Any) -> int:
+    """The model calls the usage table holds, for every caller and minute."""
+    return sum(int(item["calls"]) for item in usage_table.scan()["Items"])
+
+
+def test_health_answers_without_a_caller_or_bedrock(call: Call) -> None:
+    response = call(rest_event("GET", "/health", claims=None))
 
     assert response["statusCode"] == 200
     assert body_of(response) == {"status": "ok"}
     assert header(response, "Content-Type") == "application/json"
 
 
-def test_health_answers_without_headers_or_request_context(call: Call) -> None:
-    response = call({"httpMethod": "GET", "path": "/health"})
-
-    assert (response["statusCode"], body_of(response)) == (200, {"status": "ok"})
-
-
-def test_models_lists_the_allow_list(call: Call) -> None:
+def test_models_lists_the_allow_list_and_the_token_bounds(call: Call) -> None:
     response = call(rest_event("GET", "/models"))
 
     assert response["statusCode"] == 200
-    assert body_of(response) == {"models": MODELS}
+    assert body_of(response) == {"models": MODELS, "maxTokens": {"default": 1024, "ceiling": 4096}}
 
 
 def test_the_clients_are_configured_and_created_on_first_use(load_handler: Callable[[], ModuleType]) -> None:
-    module = load_handler()
+    services = load_handler().services
 
     for lazy, service in (
-        (module.bedrock_runtime, "bedrock-runtime"),
-        (module.bedrock_agent_runtime, "bedrock-agent-runtime"),
-        (module.agentcore, "bedrock-agentcore"),
+        (services.runtime, "bedrock-runtime"),
+        (services.agent_runtime, "bedrock-agent-runtime"),
+        (services.agentcore, "bedrock-agentcore"),
     ):
         assert lazy._object is None
         config = lazy.meta.config
@@ -72,77 +135,77 @@ def test_the_clients_are_configured_and_created_on_first_use(load_handler: Calla
         assert lazy.target is lazy.target
         assert config.retries == {"mode": "standard", "total_max_attempts": 1}
         assert (config.connect_timeout, config.read_timeout) == (5, 22)
+    table = services.limiter._table
+    assert table._object is None
+    assert table.name == USAGE_TABLE
+    assert table.meta.client.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
 
 
 @pytest.mark.parametrize(
-    ("variable", "event", "message"),
-    [
-        ("MODELS", rest_event("GET", "/models"), "MODELS is not set"),
-        ("MODELS", rest_event("POST", "/chat", HELLO), "MODELS is not set"),
-        ("GUARDRAIL_ID", rest_event("POST", "/chat", HELLO), "GUARDRAIL_ID is not set"),
-        ("GUARDRAIL_VERSION", rest_event("POST", "/compare", {"models": [HAIKU, SONNET], "prompt": "Hi"}), "VERSION"),
-        ("KNOWLEDGE_BASE_ID", rest_event("POST", "/retrieve", {"query": "sync"}), "KNOWLEDGE_BASE_ID is not set"),
-        ("GENERATION_MODEL_ARN", rest_event("POST", "/ask", {"question": "How?"}), "GENERATION_MODEL_ARN is not set"),
-        ("HARNESS_ARN", rest_event("POST", "/agent", {"input": "Hi"}), "HARNESS_ARN is not set"),
-    ],
+    "event",
+    [rest_event("GET", "/models", claims=None)] + [posted(path, body, claims=None) for path, body in BODIES.items()],
+    ids=["/models", *BODIES],
 )
-def test_a_missing_setting_fails_only_the_routes_that_need_it(
-    load_handler: Callable[[], ModuleType],
-    monkeypatch: pytest.MonkeyPatch,
-    variable: str,
-    event: dict[str, Any],
-    message: str,
+def test_a_protected_route_without_claims_is_unauthorized(call: Call, usage_table: Any, event: dict[str, Any]) -> None:
+    response = call(event)
+
+    assert response["statusCode"] == 401
+    assert error_of(response)["code"] == "Unauthorized"
+    assert calls_counted(usage_table) == 0
+
+
+def test_a_missing_setting_read_from_the_environment_is_misconfigured(
+    load_handler: Callable[[], ModuleType], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(variable)
+    monkeypatch.delenv("MODELS")
     module = load_handler()
 
-    response = module.handler(event, FakeContext())
+    response = module.handler(rest_event("GET", "/models"), FakeContext())
     health = module.handler(rest_event("GET", "/health"), FakeContext())
 
-    assert response["statusCode"] == 500
-    error = error_of(response)
-    assert error["code"] == "Misconfigured"
-    assert message in error["message"]
+    assert (response["statusCode"], error_of(response)["code"]) == (500, "Misconfigured")
+    assert "MODELS" not in response["body"]
     assert health["statusCode"] == 200
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("changed", "event", "detail"),
     [
-        ("not json", "MODELS is not JSON"),
-        ("[]", 'MODELS is not a non-empty JSON list of {"id", "name"} objects'),
-        ('[{"id": "a"}]', 'MODELS[0] is not an object with a non-empty "id" and "name"'),
-        ('[{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]', "MODELS lists a twice"),
+        ({"MODELS": ""}, rest_event("GET", "/models"), "MODELS is not set"),
+        ({"MODELS": ""}, posted("/chat", HELLO), "MODELS is not set"),
+        ({"GUARDRAIL_ID": ""}, posted("/chat", HELLO), "GUARDRAIL_ID is not set"),
+        ({"GUARDRAIL_VERSION": ""}, posted("/compare", COMPARE), "GUARDRAIL_VERSION is not set"),
+        ({"SYSTEM_PROMPT": ""}, posted("/chat", HELLO), "SYSTEM_PROMPT is not set"),
+        ({"USAGE_TABLE": ""}, posted("/chat", HELLO), "USAGE_TABLE is not set"),
+        ({"MODELS": "not json"}, rest_event("GET", "/models"), "MODELS is not JSON"),
+        ({"MODELS": '[{"id": "a"}]'}, posted("/chat", HELLO), 'MODELS[0] is not an object with a non-empty "id"'),
+        ({"GUARDRAIL_VERSION": "DRAFT"}, posted("/chat", HELLO), "'DRAFT' is not a published version number"),
+        ({"MAX_TOKENS": "lots"}, rest_event("GET", "/models"), "MAX_TOKENS='lots' is not a positive whole number"),
+        ({"MAX_TOKENS_CEILING": "0"}, posted("/chat", HELLO), "MAX_TOKENS_CEILING='0' is not a positive whole"),
+        ({"MAX_REQUEST_CHARACTERS": "-1"}, posted("/chat", HELLO), "MAX_REQUEST_CHARACTERS='-1' is not a positive"),
+        ({"CALLER_CALLS_PER_MINUTE": "1.5"}, posted("/compare", COMPARE), "CALLER_CALLS_PER_MINUTE='1.5' is not"),
     ],
 )
-def test_invalid_models_are_misconfigured(
-    load_handler: Callable[[], ModuleType], monkeypatch: pytest.MonkeyPatch, value: str, message: str
+def test_a_missing_or_invalid_setting_is_misconfigured_without_naming_it(
+    *, call: Call, services: Services, logs: Logs, changed: dict[str, str], event: dict[str, Any], detail: str
 ) -> None:
-    monkeypatch.setenv("MODELS", value)
-    module = load_handler()
+    services.settings = from_environ({**ENVIRONMENT, **changed})
 
-    response = module.handler(rest_event("GET", "/models"), FakeContext())
+    response = call(event)
+    health = call(rest_event("GET", "/health"))
 
     assert response["statusCode"] == 500
     assert error_of(response) == {
         "code": "Misconfigured",
-        "message": f"The function is misconfigured: {message}.",
+        "message": "The API is misconfigured; the operators have the details.",
         "requestId": REQUEST_ID,
     }
-
-
-@pytest.mark.parametrize("version", ["DRAFT", "0", "1.0", "v2"])
-def test_the_guardrail_version_must_be_published(
-    load_handler: Callable[[], ModuleType], monkeypatch: pytest.MonkeyPatch, version: str
-) -> None:
-    monkeypatch.setenv("GUARDRAIL_VERSION", version)
-    module = load_handler()
-    event = rest_event("POST", "/chat", {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}]})
-
-    error = error_of(module.handler(event, FakeContext()))
-
-    assert error["code"] == "Misconfigured"
-    assert "is not a published version number" in error["message"]
+    (name,) = changed
+    assert name not in response["body"]
+    assert health["statusCode"] == 200
+    refused = [line for line in logs.lines() if line["message"] == "Request failed"]
+    assert [line["code"] for line in refused] == ["Misconfigured"]
+    assert detail in refused[0]["detail"]
 
 
 def test_an_unknown_route_is_not_found(call: Call) -> None:
@@ -172,76 +235,66 @@ def test_a_trailing_slash_reaches_the_route(call: Call) -> None:
     assert call(rest_event("GET", "/health/"))["statusCode"] == 200
 
 
-@pytest.mark.parametrize(
-    ("event", "message"),
-    [
-        (None, "The request is not an API Gateway proxy event."),
-        ("GET /health", "The request is not an API Gateway proxy event."),
-        ({}, "The request has no HTTP method."),
-        ({"httpMethod": "GET"}, "The request has no path."),
-        ({"httpMethod": "GET", "path": "health"}, "The request has no path."),
-        ({"httpMethod": "GET", "path": "/health", "headers": ["Origin"]}, "The request headers are malformed."),
-        ({"httpMethod": "GET", "path": "/health", "headers": {"X": 1}}, "The request headers are malformed."),
-        ({"httpMethod": "POST", "path": "/chat", "body": {"model": "x"}}, "The request body is malformed."),
-        ({"httpMethod": "GET", "path": "/health", "isBase64Encoded": "yes"}, "flag is malformed."),
-        ({"httpMethod": "GET", "path": "/health", "requestContext": "ctx"}, "The request context is malformed."),
-    ],
-)
-def test_a_malformed_event_is_a_bad_request(call: Call, event: Any, message: str) -> None:
-    response = call(event)
+def test_a_request_above_the_character_limit_is_too_large(call: Call, usage_table: Any) -> None:
+    roles = ["user", "assistant", "user", "assistant", "user"]
+    body = {"model": HAIKU, "messages": [{"role": role, "content": "x" * 8000} for role in roles]}
 
-    assert response["statusCode"] == 400
+    response = call(posted("/chat", body))
+
+    assert response["statusCode"] == 413
     error = error_of(response)
-    assert error["code"] == "BadRequest"
-    assert error["message"].endswith(message)
+    assert error["code"] == "TooLarge"
+    assert "the limit is 24000" in error["message"]
+    assert calls_counted(usage_table) == 0
 
 
-@pytest.mark.parametrize(
-    ("event", "message"),
-    [
-        (rest_event("POST", "/chat"), "body: is required; send a JSON object."),
-        (rest_event("POST", "/chat", raw_body=""), "body: is required; send a JSON object."),
-        (rest_event("POST", "/chat", raw_body="{not json"), "body: is not valid JSON."),
-        (rest_event("POST", "/chat", raw_body='{"maxTokens": NaN}'), "body: is not valid JSON."),
-        (rest_event("POST", "/chat", raw_body="[" * 100_000), "body: is not valid JSON."),
-        (rest_event("POST", "/chat", raw_body='["a list"]'), "body: must be a JSON object."),
-        (rest_event("POST", "/chat", raw_body="%%%", base64_encoded=True), "body: is not base64-encoded UTF-8 text."),
-        (
-            rest_event("POST", "/chat", raw_body=base64.b64encode(b"\xff\xfe").decode(), base64_encoded=True),
-            "body: is not base64-encoded UTF-8 text.",
-        ),
-    ],
-)
-def test_a_body_that_is_not_a_json_object_is_a_bad_request(call: Call, event: dict[str, Any], message: str) -> None:
-    response = call(event)
+def test_a_spent_budget_is_rate_limited_per_caller(
+    call: Call, services: Services, runtime_stub: Stubber, usage_table: Any
+) -> None:
+    services.limiter = Limiter(usage_table, 4, clock=lambda: NOW)
+    for _ in range(1 + 3 + 1 + 3):
+        runtime_stub.add_response("converse", converse_response())
 
-    assert response["statusCode"] == 400
-    assert error_of(response) == {"code": "BadRequest", "message": message, "requestId": REQUEST_ID}
+    first = [call(posted("/chat", HELLO)), call(posted("/compare", COMPARE))]
+    refused = [call(posted("/chat", HELLO)), call(posted("/compare", {**COMPARE, "models": [HAIKU, SONNET]}))]
+    others = [call(posted("/chat", HELLO, claims=OTHER_PERSON)), call(posted("/compare", COMPARE, claims=MACHINE))]
+
+    assert [response["statusCode"] for response in first + refused + others] == [200, 200, 429, 429, 200, 200]
+    for response in refused:
+        assert error_of(response)["code"] == "RateLimited"
+        assert header(response, "Retry-After") == "30"
+    assert calls_counted(usage_table) == 4 + 1 + 3
 
 
-def test_a_base64_body_is_decoded(call: Call) -> None:
-    raw = base64.b64encode(json.dumps({"model": "unknown", "messages": []}).encode()).decode()
+def test_a_compare_bigger_than_the_budget_left_calls_no_model(
+    call: Call, services: Services, runtime_stub: Stubber, usage_table: Any
+) -> None:
+    services.limiter = Limiter(usage_table, 3, clock=lambda: NOW)
+    runtime_stub.add_response("converse", converse_response())
+    assert call(posted("/chat", HELLO))["statusCode"] == 200
 
-    response = call(rest_event("POST", "/chat", raw_body=raw, base64_encoded=True))
+    response = call(posted("/compare", COMPARE))
 
-    assert error_of(response)["message"] == "messages: must have at least 1 item(s)"
+    assert (response["statusCode"], error_of(response)["code"]) == (429, "RateLimited")
+    assert calls_counted(usage_table) == 1
 
 
 @pytest.mark.parametrize(
     ("origin", "allowed"), [(ORIGIN, True), ("http://localhost:5173", True), ("https://evil.example", False)]
 )
-def test_cors_allows_only_the_listed_origins(call: Call, origin: str, allowed: bool) -> None:
+def test_cors_echoes_only_the_listed_origins(call: Call, origin: str, allowed: bool) -> None:
     response = call(rest_event("GET", "/health", headers={"origin": origin}))
 
     assert header(response, "Access-Control-Allow-Origin") == (origin if allowed else None)
-    assert header(response, "Vary") == ("Origin" if allowed else None)
 
 
 def test_cors_applies_to_errors_too(call: Call) -> None:
-    response = call(rest_event("POST", "/chat", raw_body="nope", headers={"Origin": ORIGIN}))
+    response = call(posted("/chat", {**HELLO, "model": "unknown"}, headers={"Origin": ORIGIN}))
+    missing = call(rest_event("GET", "/nothing-here", headers={"Origin": ORIGIN}))
 
     assert response["statusCode"] == 400
     assert header(response, "Access-Control-Allow-Origin") == ORIGIN
+    assert header(missing, "Access-Control-Allow-Origin") == ORIGIN
 
 
 def test_without_cors_origins_no_origin_is_allowed(
@@ -252,6 +305,7 @@ def test_without_cors_origins_no_origin_is_allowed(
 
     response = module.handler(rest_event("GET", "/health", headers={"Origin": ORIGIN}), FakeContext())
 
+    assert response["statusCode"] == 200
     assert header(response, "Access-Control-Allow-Origin") is None
 
 
@@ -259,15 +313,10 @@ def boom(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("secret detail in /var/task/api/chat.py")
 
 
-def test_an_unexpected_error_is_a_500_without_details(
-    api: ModuleType, call: Call, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    logged: list[tuple[str, Any]] = []
-    monkeypatch.setattr(api.chat, "chat", boom)
-    monkeypatch.setattr(api.logger, "error", lambda message, **kwargs: logged.append((message, kwargs["exc_info"])))
-    event = rest_event("POST", "/chat", {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}]})
+def test_an_unexpected_error_is_a_500_without_details(call: Call, monkeypatch: pytest.MonkeyPatch, logs: Logs) -> None:
+    monkeypatch.setattr(importlib.import_module("api.chat"), "answer", boom)
 
-    response = call(event)
+    response = call(posted("/chat", HELLO))
 
     assert response["statusCode"] == 500
     assert error_of(response) == {
@@ -276,36 +325,70 @@ def test_an_unexpected_error_is_a_500_without_details(
         "requestId": REQUEST_ID,
     }
     assert "secret" not in response["body"]
-    assert [(message, type(info[1])) for message, info in logged] == [("Request failed unexpectedly", RuntimeError)]
-
-
-def test_an_error_outside_the_routes_is_a_500_too(api: ModuleType, call: Call, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api.app, "resolve", boom)
-    logged: list[str] = []
-    monkeypatch.setattr(api.logger, "exception", logged.append)
-
-    response = call(rest_event("GET", "/health"))
-
-    assert response["statusCode"] == 500
-    assert error_of(response)["code"] == "InternalError"
-    assert logged == ["Request failed outside the routes"]
+    (line,) = logs.lines()
+    assert line["message"] == "Request failed unexpectedly"
+    assert "RuntimeError: secret detail" in line["exception"]
 
 
 def test_every_request_counts_once_under_its_route(call: Call, capsys: pytest.CaptureFixture[str]) -> None:
     call(rest_event("GET", "/health"))
     call(rest_event("GET", "/models"))
+    call(posted("/chat", {**HELLO, "model": "unknown"}))
     call(rest_event("PATCH", "/nowhere"))
-    call({"httpMethod": "GET"})
+    call(rest_event("GET", "/chat"))
 
     assert emitted(capsys.readouterr().out) == [
         {"route": "health", "metrics": {"Requests": [1.0]}},
         {"route": "models", "metrics": {"Requests": [1.0]}},
+        {"route": "chat", "metrics": {"Requests": [1.0]}},
         {"route": "unmatched", "metrics": {"Requests": [1.0]}},
         {"route": "unmatched", "metrics": {"Requests": [1.0]}},
     ]
 
 
-def test_logs_carry_the_api_gateway_request_id(api: ModuleType, call: Call) -> None:
+def test_logs_carry_the_api_gateway_request_id(call: Call, logs: Logs) -> None:
     call(rest_event("GET", "/health"))
 
-    assert api.logger.get_correlation_id() == "5c1c2a6e-1111-4ae6-9c5b-0123456789ab"
+    assert [line["correlation_id"] for line in logs.lines()] == [API_REQUEST_ID]
+
+
+def test_every_request_logs_its_caller_and_only_its_own(call: Call, runtime_stub: Stubber, logs: Logs) -> None:
+    runtime_stub.add_response("converse", converse_response())
+    requests = [
+        (posted("/chat", HELLO), caller(PERSON).id),
+        (posted("/chat", {**HELLO, "model": "unknown"}, claims=MACHINE), caller(MACHINE).id),
+        (rest_event("GET", "/models", claims=OTHER_PERSON), caller(OTHER_PERSON).id),
+        (rest_event("GET", "/health", claims=None), None),
+        (rest_event("GET", "/nothing-here", claims=None), None),
+    ]
+
+    for event, caller_id in requests:
+        call(event)
+        lines = logs.lines()
+        assert lines, event["path"]
+        assert [line.get("caller") for line in lines] == [caller_id] * len(lines)
+
+
+def test_no_log_line_holds_a_prompt_or_an_answer(
+    call: Call, runtime_stub: Stubber, logs: Logs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompt, answer = "My card is 4111 1111 1111 1111, what now?", "Call your bank about card 4111."
+    conversation = {"model": HAIKU, "messages": [{"role": "user", "content": prompt}]}
+    runtime_stub.add_response("converse", converse_response(answer))
+    runtime_stub.add_client_error("converse", "ValidationException", "Input is too long.", http_status_code=400)
+    runtime_stub.add_response("converse", converse_response(answer))
+    runtime_stub.add_client_error("converse", "InternalServerException", "Bedrock failed.", http_status_code=500)
+    runtime_stub.add_response("converse", converse_response(answer))
+
+    statuses = [
+        call(posted("/chat", conversation))["statusCode"],
+        call(posted("/chat", conversation))["statusCode"],
+        call(posted("/compare", {"models": [HAIKU, SONNET, NOVA], "prompt": prompt}))["statusCode"],
+        call(posted("/chat", {**conversation, "messages": [{"role": "assistant", "content": prompt}]}))["statusCode"],
+    ]
+
+    assert statuses == [200, 400, 200, 400]
+    written = logs.text() + capsys.readouterr().out
+    assert len(logs.lines()) >= 4
+    for text in (prompt, answer, "4111"):
+        assert text not in written
