@@ -10,6 +10,16 @@ from botocore.config import Config
 # A request must fail inside the function's 28 s with a mapped error (504), not be cut off by the timeout, so
 # the SDK does not retry: a slow model would be called twice, and throttling reaches the caller as a 429.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=22)
+# A stream may fall silent while the agent runs a tool or the model thinks: it waits up to the time the streaming
+# function has, less a margin to report the timeout in the stream.
+STREAM_MARGIN_SECONDS = 15
+
+
+def stream_client_config(timeout_seconds: int) -> Config:
+    """CLIENT_CONFIG for the streaming function, whose invocations may last `timeout_seconds`."""
+    return CLIENT_CONFIG.merge(Config(read_timeout=max(10, timeout_seconds - STREAM_MARGIN_SECONDS)))
+
+
 # DynamoDB answers in milliseconds: a retry on a throttled or dropped call costs nothing the caller would notice.
 TABLE_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5)
 

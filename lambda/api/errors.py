@@ -5,13 +5,18 @@ operators need (the upstream code and message, resource names, account ids) goes
 request id only: ApiError.detail.
 """
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from urllib3.exceptions import ReadTimeoutError as StreamReadTimeoutError
 
 from common.aws_errors import describe, error_code
@@ -20,8 +25,16 @@ MAX_MESSAGE_LENGTH = 500
 RETRY_AFTER_SECONDS = "5"
 
 # What an AWS call can raise that is mapped to a status: service errors, parameters the service model refuses,
-# and timeouts. A read timeout while an event stream is read comes from urllib3 itself, unwrapped by botocore.
-AWS_ERRORS = (ClientError, ParamValidationError, ReadTimeoutError, ConnectTimeoutError, StreamReadTimeoutError)
+# an endpoint that cannot be reached, and timeouts. A read timeout while an event stream is read comes from
+# urllib3 itself, unwrapped by botocore.
+AWS_ERRORS = (
+    ClientError,
+    ParamValidationError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    ConnectTimeoutError,
+    StreamReadTimeoutError,
+)
 
 
 PARAMETER = re.compile(r"parameter (?:in )?([A-Za-z0-9_.\[\]]+)")
@@ -82,8 +95,8 @@ THROTTLED = Mapped(
 TIMEOUT = Mapped(
     504,
     "Timeout",
-    "The answer took longer than the API waits for; ask for fewer tokens, use a faster model, or use the "
-    "streaming route.",
+    "The answer took longer than the API waits for; ask for fewer tokens or use a faster model (the /stream "
+    "routes wait longer).",
 )
 UPSTREAM = Mapped(502, "UpstreamError", "The model or service behind the API failed; retry in a moment.")
 # Each AWS error code with a status of its own; the messages name nothing the caller cannot see.
@@ -128,15 +141,7 @@ def from_aws(error: BaseException) -> ApiError:
             mapped = CLIENT_ERRORS["ValidationException"] if 400 <= status < 500 else UPSTREAM
         headers = {"Retry-After": RETRY_AFTER_SECONDS} if mapped.status == 429 else {}
         return ApiError(mapped.status, mapped.code, mapped.message, headers, detail=detail)
+    if isinstance(error, EndpointConnectionError):
+        # No route to the service (a missing VPC endpoint, a region without it): the deployment's to fix.
+        return ApiError(UPSTREAM.status, UPSTREAM.code, UPSTREAM.message, detail=detail)
     return ApiError(TIMEOUT.status, TIMEOUT.code, TIMEOUT.message, detail=detail)
-
-
-def response(error: ApiError, request_id: str) -> dict[str, Any]:
-    """A REST API proxy response for an error, for requests the resolver cannot take."""
-    headers = {"Content-Type": "application/json", **error.headers}
-    return {
-        "statusCode": error.status,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "body": json.dumps(error.body(request_id), separators=(",", ":")),
-        "isBase64Encoded": False,
-    }

@@ -18,11 +18,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api.errors import ApiError, bad_request, internal_error
+from api.errors import ApiError, internal_error
 from api.identity import Caller, caller_of
-from api.limits import check_size
 from api.registry import REGISTRY, Route
-from api.reply import Call, Reply
+from api.reply import Call, Reply, read_body
 from api.services import from_environment
 from common.schema import show
 
@@ -54,14 +53,7 @@ def _caller() -> Caller:
 def _body(route: Route) -> dict[str, Any]:
     if route.request is None:
         return {}
-    try:
-        body = app.current_event.json_body
-    except ValueError as error:
-        raise bad_request("body: is not a JSON object.") from error
-    if not isinstance(body, dict):
-        raise bad_request("body: is not a JSON object.")
-    check_size(body, services.settings.limit("MAX_REQUEST_CHARACTERS"))
-    return body
+    return read_body(app.current_event.decoded_body, services.settings.limit("MAX_REQUEST_CHARACTERS"))
 
 
 def _record(route: Route, reply: Reply) -> None:

@@ -12,25 +12,27 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from api.errors import ApiError, from_aws, misconfigured
+from api.errors import AWS_ERRORS, ApiError, from_aws, misconfigured
 from api.identity import Caller
 from common.aws_errors import error_code
 
 WINDOW_SECONDS = 60
-MAX_DEPTH = 20
 
 
-def characters(value: object, depth: int = 0) -> int:
-    """The characters of text in a JSON value: every string, keys included."""
-    if depth > MAX_DEPTH:
-        return 0
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, Mapping):
-        return sum(len(str(key)) + characters(item, depth + 1) for key, item in value.items())
-    if isinstance(value, list):
-        return sum(characters(item, depth + 1) for item in value)
-    return 0
+def characters(value: object) -> int:
+    """The characters of text in a JSON value: every string, keys included, at any depth (no recursion)."""
+    count = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            count += len(item)
+        elif isinstance(item, Mapping):
+            count += sum(len(str(key)) for key in item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return count
 
 
 def check_size(body: Mapping[str, Any], limit: int) -> None:
@@ -71,8 +73,8 @@ class Limiter:
                     ":expires": (window + 2) * WINDOW_SECONDS,
                 },
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
+        except AWS_ERRORS as error:
+            if isinstance(error, ClientError) and error_code(error) == "ConditionalCheckFailedException":
                 raise self._refusal(retry_after) from None
             mapped = from_aws(error)
             # Nothing the caller sends reaches the table: any refusal but throttling is the deployment's fault.

@@ -1,10 +1,13 @@
 """What a route receives (the verified caller and the checked body) and what it returns to the handler."""
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.errors import bad_request
 from api.identity import Caller, unauthenticated
+from api.limits import check_size
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,18 @@ class Call:
         if self.caller is None:
             raise unauthenticated()
         return self.caller
+
+
+def read_body(raw: str | bytes | None, max_characters: int) -> dict[str, Any]:
+    """The JSON object a request carries; a 400 when it is not one (however deeply nested), a 413 when too large."""
+    try:
+        body = json.loads(raw or "")
+    except (ValueError, RecursionError) as error:
+        raise bad_request("body: is not a JSON object.") from error
+    if not isinstance(body, dict):
+        raise bad_request("body: is not a JSON object.")
+    check_size(body, max_characters)
+    return body
 
 
 @dataclass

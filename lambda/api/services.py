@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.clients import lazy_client, lazy_table
+from botocore.config import Config
+
+from api.clients import CLIENT_CONFIG, lazy_client, lazy_table
 from api.config import Settings, from_environ
 from api.identity import Caller
 from api.limits import Limiter
@@ -44,13 +46,14 @@ def tool_groups(table: Any) -> dict[str, Any]:
     return {"tickets": tickets.runners(TicketStore(table))}
 
 
-def from_environment(environ: Mapping[str, str]) -> Services:
+def from_environment(environ: Mapping[str, str], client_config: Config = CLIENT_CONFIG) -> Services:
+    """The services of a function, its clients with `client_config` (the streaming function waits longer)."""
     settings = from_environ(environ)
     return Services(
         settings=settings,
-        runtime=lazy_client("bedrock-runtime"),
-        agent_runtime=lazy_client("bedrock-agent-runtime"),
-        agentcore=lazy_client("bedrock-agentcore"),
+        runtime=lazy_client("bedrock-runtime", client_config),
+        agent_runtime=lazy_client("bedrock-agent-runtime", client_config),
+        agentcore=lazy_client("bedrock-agentcore", client_config),
         toolbox=Toolbox(tool_groups(lazy_table(settings.values.get("TICKETS_TABLE", "unset")))),
         limiter=Limiter(
             lazy_table(settings.values.get("USAGE_TABLE", "unset")), settings.limits["CALLER_CALLS_PER_MINUTE"]

@@ -28,20 +28,21 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route as Endpoint
 
 from api import sse
-from api.errors import ApiError, bad_request, internal_error
+from api.clients import STREAM_MARGIN_SECONDS, stream_client_config
+from api.errors import ApiError, internal_error
 from api.identity import caller_of
-from api.limits import check_size
 from api.registry import REGISTRY, Route
-from api.reply import Call
+from api.reply import Call, read_body
 from api.services import from_environment
 
 logger = Logger()
 # X-Ray subsegments for every AWS call, in the invocation's trace (see _join_trace).
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockGenAi")
-services = from_environment(os.environ)
-# The function may run up to STREAM_TIMEOUT_SECONDS; an agent turn stops itself a little before.
-AGENT_TIMEOUT_SECONDS = max(10, int(os.environ.get("STREAM_TIMEOUT_SECONDS", "300")) - 15)
+# The function may run up to STREAM_TIMEOUT_SECONDS; reads and an agent turn stop a little before.
+STREAM_TIMEOUT_SECONDS = int(os.environ.get("STREAM_TIMEOUT_SECONDS", "300"))
+AGENT_TIMEOUT_SECONDS = max(10, STREAM_TIMEOUT_SECONDS - STREAM_MARGIN_SECONDS)
+services = from_environment(os.environ, stream_client_config(STREAM_TIMEOUT_SECONDS))
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 TRACE_HEADER = "_X_AMZN_TRACE_ID"
 ORIGINS = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip()]
@@ -152,13 +153,7 @@ def endpoint(route: Route) -> Any:
         try:
             caller = caller_of({"requestContext": _context(request)})
             logger.append_keys(caller=caller.id)
-            try:
-                body = await request.json()
-            except ValueError as invalid:
-                raise bad_request("body: is not a JSON object.") from invalid
-            if not isinstance(body, dict):
-                raise bad_request("body: is not a JSON object.")
-            check_size(body, services.settings.limits["MAX_REQUEST_CHARACTERS"])
+            body = read_body(await request.body(), services.settings.limit("MAX_REQUEST_CHARACTERS"))
             events: Iterator[sse.Event] = module.stream(services, Call(caller, body), **options)
             # The first event needs the model's first answer: wait for it off the event loop.
             first = await run_in_threadpool(next, events)

@@ -485,7 +485,8 @@ class Api(Construct):
             authorization_scopes=None if public else [f"genai/{INVOKE_SCOPE}", PEOPLE_SCOPE],
             request_validator=self._validator if model is not None else None,
             request_models=(
-                {"application/json": apigw.Model.from_model_name(self, f"{resource.path}Model", model.ref)}
+                # Every content type: a body sent as text/plain is validated too, not passed on unchecked.
+                {"$default": apigw.Model.from_model_name(self, f"{resource.path}Model", model.ref)}
                 if model is not None
                 else None
             ),

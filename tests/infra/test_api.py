@@ -81,7 +81,9 @@ def test_every_body_is_validated_against_its_schema_streams_included(application
             assert "RequestModels" not in method, key
             continue
         schema = REGISTRY["schemas"][route["request"]]
-        model_id = method["RequestModels"]["application/json"]["Ref"]
+        # Under $default: API Gateway skips validation for a content type no model names.
+        assert list(method["RequestModels"]) == ["$default"], key
+        model_id = method["RequestModels"]["$default"]["Ref"]
         assert models[model_id] == {"$schema": "http://json-schema.org/draft-04/schema#", **schema}, key
         assert method["RequestValidatorId"] == {"Ref": validator_id}, key
         assert schema["additionalProperties"] is False

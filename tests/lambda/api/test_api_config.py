@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from api.clients import CLIENT_CONFIG, stream_client_config
 from api.config import from_environ
 from api.errors import ApiError
 
@@ -70,3 +71,13 @@ def test_settings_are_trimmed_and_blank_ones_are_missing() -> None:
     with pytest.raises(ApiError) as raised:
         settings.get("KNOWLEDGE_BASE_ID")
     assert raised.value.detail == "KNOWLEDGE_BASE_ID is not set"
+
+
+def test_the_streaming_function_waits_for_silent_streams_almost_as_long_as_it_may_run() -> None:
+    # A tool call or a long thought leaves the stream silent; the buffered function's 22 s would end it.
+    config = stream_client_config(300)
+
+    assert config.read_timeout == 285
+    assert config.read_timeout > CLIENT_CONFIG.read_timeout
+    assert config.retries == CLIENT_CONFIG.retries
+    assert stream_client_config(20).read_timeout == 10

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 from api.errors import CLIENT_ERRORS, ApiError, from_aws
-from botocore.exceptions import ClientError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from urllib3.exceptions import ReadTimeoutError as StreamReadTimeoutError
 
 from tests.aws import offline_client
@@ -154,6 +160,15 @@ def test_timeouts_are_gateway_timeouts(cause: Exception) -> None:
     assert (error.status, error.code, error.headers) == (504, "Timeout", {})
     assert_generic(error)
     assert type(cause).__name__ in error.detail
+
+
+def test_an_endpoint_that_cannot_be_reached_is_an_upstream_error() -> None:
+    # A missing VPC endpoint or a region without the service: nothing the caller can change.
+    error = from_aws(EndpointConnectionError(endpoint_url=ENDPOINT))
+
+    assert (error.status, error.code) == (502, "UpstreamError")
+    assert_generic(error)
+    assert "EndpointConnectionError" in error.detail
 
 
 def test_an_error_is_one_bounded_line_in_its_envelope() -> None:

@@ -115,5 +115,6 @@ def test_every_model_call_carries_the_guardrail_and_max_tokens(
             assert generation["inferenceConfig"] == {"textInferenceConfig": {"maxTokens": 1024}}
         if name == "ApplyGuardrail":
             assert (params["guardrailIdentifier"], params["guardrailVersion"]) == (GUARDRAIL_ID, GUARDRAIL_VERSION)
-            assert params["source"] == "OUTPUT"
+            # Retrieved passages: text a model reads next, so the prompt-attack filter sees them too.
+            assert params["source"] == "INPUT"
     # The agent's turns go through the guardrail too: tests/lambda/api/test_api_agent.py.

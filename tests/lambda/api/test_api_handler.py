@@ -392,3 +392,20 @@ def test_no_log_line_holds_a_prompt_or_an_answer(
     assert len(logs.lines()) >= 4
     for text in (prompt, answer, "4111"):
         assert text not in written
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "not json", "[1, 2]", '"text"', "[" * 100_000 + "]" * 100_000],
+    ids=["empty", "not JSON", "a list", "a string", "nested past the parser's recursion limit"],
+)
+def test_a_body_that_is_not_a_json_object_is_a_400_without_a_model_call(call: Call, raw: str) -> None:
+    # API Gateway's model refuses these first; the function still answers 400, never 500.
+    response = call(rest_event("POST", "/chat", raw_body=raw))
+
+    assert response["statusCode"] == 400
+    assert error_of(response) | {"requestId": ""} == {
+        "code": "BadRequest",
+        "message": "body: is not a JSON object.",
+        "requestId": "",
+    }

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from api.errors import ApiError
 from api.limits import Limiter, characters, check_size
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from .api_fakes import MACHINE, OTHER_PERSON, REGION, USAGE_TABLE, caller
@@ -164,6 +165,25 @@ def test_a_table_error_is_an_api_error(
 
 
 @pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ReadTimeoutError(endpoint_url=f"https://dynamodb.{REGION}.amazonaws.com/"), (504, "Timeout")),
+        (EndpointConnectionError(endpoint_url=f"https://dynamodb.{REGION}.amazonaws.com/"), (502, "UpstreamError")),
+    ],
+    ids=["timeout", "unreachable"],
+)
+def test_a_table_that_does_not_answer_is_an_api_error(error: Exception, expected: tuple[int, str]) -> None:
+    class Silent:
+        def update_item(self, **_: Any) -> None:
+            raise error
+
+    refused = refusal(Limiter(Silent(), 3, clock=Clock()))
+
+    assert (refused.status, refused.code) == expected
+    assert type(error).__name__ in refused.detail
+
+
+@pytest.mark.parametrize(
     ("value", "count"),
     [
         ("héllo", 5),
@@ -178,12 +198,13 @@ def test_characters_counts_every_string_and_key(value: object, count: int) -> No
     assert characters(value) == count
 
 
-def test_characters_stops_at_a_depth_no_valid_body_has() -> None:
+def test_characters_counts_text_at_any_depth() -> None:
+    # Text hidden deep inside a filter value still counts: no depth lets a request past the limit.
     nested: object = "x" * 10
-    for _ in range(100):
-        nested = [nested]
+    for _ in range(10_000):
+        nested = [{"k": nested}]
 
-    assert characters(nested) == 0
+    assert characters(nested) == 10 + 10_000
     assert characters([[["y"]]]) == 1
 
 
