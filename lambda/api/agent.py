@@ -204,7 +204,9 @@ class Confirmations:
     def action(self, caller: Caller, session_id: str, confirmation_id: str) -> ToolUse:
         """The action behind an id issued to this caller in this session; a 403 for any other id."""
         payload, _, tag = confirmation_id.rpartition(".")
-        if not payload or not hmac.compare_digest(tag, self._binder.tag(CONFIRM, caller, payload)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters, which the schema lets through.
+        expected = self._binder.tag(CONFIRM, caller, payload)
+        if not payload or not hmac.compare_digest(tag.encode(), expected.encode()):
             raise not_your_confirmation()
         try:
             action = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
