@@ -335,7 +335,8 @@ def answer(services: Services, call: Call) -> Reply:
     if text:
         [checked] = guardrail.apply(services, [text], source="OUTPUT")
     intervened = checked.intervened or last.stop_reason in GUARDRAIL_STOPS
-    sources = dict.fromkeys(source for turn in turns for source in turn.sources)
+    # A blocked answer comes without its sources or the action it proposed, as on /agent/stream.
+    sources = [] if checked.blocked else list(dict.fromkeys(source for turn in turns for source in turn.sources))
     reply: dict[str, Any] = {
         "answer": checked.text,
         "sessionId": agent.session_id,
@@ -344,7 +345,7 @@ def answer(services: Services, call: Call) -> Reply:
         "usage": _sum_usage(turn.usage for turn in turns),
         "guardrail": {**checked.summary(), "action": "INTERVENED" if intervened else "NONE"},
     }
-    confirmation = agent.confirmation(last)
+    confirmation = None if checked.blocked else agent.confirmation(last)
     if confirmation is not None:
         reply["confirmation"] = confirmation
     if call.body.get("trace"):
