@@ -204,7 +204,9 @@ class Confirmations:
     def action(self, caller: Caller, session_id: str, confirmation_id: str) -> ToolUse:
         """The action behind an id issued to this caller in this session; a 403 for any other id."""
         payload, _, tag = confirmation_id.rpartition(".")
-        if not payload or not hmac.compare_digest(tag, self._binder.tag(CONFIRM, caller, payload)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters, which the schema lets through.
+        expected = self._binder.tag(CONFIRM, caller, payload)
+        if not payload or not hmac.compare_digest(tag.encode(), expected.encode()):
             raise not_your_confirmation()
         try:
             action = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -333,7 +335,8 @@ def answer(services: Services, call: Call) -> Reply:
     if text:
         [checked] = guardrail.apply(services, [text], source="OUTPUT")
     intervened = checked.intervened or last.stop_reason in GUARDRAIL_STOPS
-    sources = dict.fromkeys(source for turn in turns for source in turn.sources)
+    # A blocked answer comes without its sources or the action it proposed, as on /agent/stream.
+    sources = [] if checked.blocked else list(dict.fromkeys(source for turn in turns for source in turn.sources))
     reply: dict[str, Any] = {
         "answer": checked.text,
         "sessionId": agent.session_id,
@@ -342,7 +345,7 @@ def answer(services: Services, call: Call) -> Reply:
         "usage": _sum_usage(turn.usage for turn in turns),
         "guardrail": {**checked.summary(), "action": "INTERVENED" if intervened else "NONE"},
     }
-    confirmation = agent.confirmation(last)
+    confirmation = None if checked.blocked else agent.confirmation(last)
     if confirmation is not None:
         reply["confirmation"] = confirmation
     if call.body.get("trace"):

@@ -51,6 +51,7 @@ class SessionBinder:
     def value(self, purpose: str, caller: Caller, session_id: str) -> str:
         """The value behind a session id the API issued to this caller for this purpose; a 403 for any other."""
         value, _, tag = session_id.rpartition("-")
-        if not value or not hmac.compare_digest(tag, self.tag(purpose, caller, value)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+        if not value or not hmac.compare_digest(tag.encode(), self.tag(purpose, caller, value).encode()):
             raise foreign_session()
         return value

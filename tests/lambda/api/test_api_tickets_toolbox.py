@@ -196,6 +196,8 @@ INVALID_CALLS = [
     ("list_tickets", {"limit": 21}),
     ("list_tickets", {"limit": "5"}),
     ("list_tickets", {"status": "pending"}),
+    ("list_tickets", {"owner": BOB.id}),
+    ("get_ticket", {"ticket_id": ALICES_TICKET, "owner": ALICE.id}),
 ]
 
 
