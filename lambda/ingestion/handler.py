@@ -1,18 +1,19 @@
 """Lambda entry point: EventBridge document changes from SQS and the CloudFormation initial-sync custom resource."""
 
-import logging
 import os
 import time
 import urllib.request
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from ingestion.batch import BatchResponse, process_batch
 from ingestion.custom_resource import handle_custom_resource
 
-logging.getLogger("ingestion").setLevel(logging.INFO)
+logger = Logger()
 
 # Optional at import so the module loads in tests; the SQS path refuses to run without them.
 KNOWLEDGE_BASE_ID = os.environ.get("KNOWLEDGE_BASE_ID", "")
@@ -25,9 +26,12 @@ bedrock_agent = boto3.client("bedrock-agent", config=CLIENT_CONFIG)
 s3 = boto3.client("s3", config=CLIENT_CONFIG)
 
 
-def handler(event: dict[str, Any], context: object) -> BatchResponse | None:
+# A warm function keeps a logger's keys between invocations: each one starts from none.
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse | None:
     """Dispatch a CloudFormation request or an SQS batch."""
     if "RequestType" in event:
+        logger.set_correlation_id(event.get("RequestId"))
         handle_custom_resource(event, bedrock_agent, s3=s3, sleep=time.sleep, urlopen=urllib.request.urlopen)
         return None
     if not KNOWLEDGE_BASE_ID or not DATA_SOURCE_ID:

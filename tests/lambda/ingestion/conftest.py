@@ -1,18 +1,32 @@
-"""Fixtures of the ingestion Lambda tests: stubbed bedrock-agent and s3 clients, fake sleep and urlopen."""
+"""Fixtures of the ingestion Lambda tests: stubbed bedrock-agent and s3 clients, fake sleep and urlopen, the logs."""
 
 from __future__ import annotations
 
 import importlib
+import io
+import json
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Logger
 from botocore.stub import Stubber
 
 from tests.aws import offline_client, stubbed
 
-from .ingestion_fakes import DS_ID, KB_ID, FakeUrlOpen, RecordingSleep
+from .ingestion_fakes import DS_ID, KB_ID, FakeUrlOpen, LogLines, RecordingSleep
+
+
+@pytest.fixture(autouse=True)
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> LogLines:
+    """The JSON records the function logs during the test, as CloudWatch receives them.
+
+    `Logger()` is the function's logger (the one the handler builds), whose handler every module's child logger uses.
+    """
+    output = io.StringIO()
+    monkeypatch.setattr(Logger().registered_handler, "stream", output)
+    return lambda: [json.loads(line) for line in output.getvalue().splitlines()]
 
 
 @pytest.fixture

@@ -6,11 +6,14 @@ import io
 import json
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.response import StreamingBody
+
+from tests.aws import LambdaContext
 
 KB_ID = "KBID000001"
 DS_ID = "DSID000001"
@@ -22,6 +25,18 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 ASSET_BUCKET = "cdk-hnb659fds-assets-123456789012-us-east-1"
 ASSET_KEY = "3f2a0c0e5d4b6a7980112233445566778899aabbccddeeff0011223344556677.zip"
 SAMPLE_PREFIX = "documents/samples/"
+REQUEST_ID = "0f4c3b2a-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
+
+# The JSON records the function logged, in order.
+LogLines = Callable[[], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class FakeContext(LambdaContext):
+    """The ingestion function's Lambda context."""
+
+    function_name: str = "genai-ingestion"
+    aws_request_id: str = REQUEST_ID
 
 
 def eventbridge_event(key: str, detail_type: str = "Object Created") -> dict[str, Any]:

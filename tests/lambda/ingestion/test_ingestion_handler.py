@@ -17,8 +17,11 @@ from .ingestion_fakes import (
     DS_ID,
     JOB_ID,
     KB_ID,
+    REQUEST_ID,
     SAMPLE_PREFIX,
+    FakeContext,
     FakeUrlOpen,
+    LogLines,
     cfn_event,
     cfn_event_with_samples,
     document_message,
@@ -62,7 +65,7 @@ def test_a_burst_of_100_eventbridge_events_starts_one_job(handler_module: Module
         "start_ingestion_job", started_job(), {**ANY_START, "description": "100 document change(s) from S3"}
     )
 
-    assert handler_module.handler(event, None) == {"batchItemFailures": []}
+    assert handler_module.handler(event, FakeContext()) == {"batchItemFailures": []}
 
 
 def test_cloudformation_requests_are_dispatched_to_the_custom_resource(
@@ -71,7 +74,7 @@ def test_cloudformation_requests_are_dispatched_to_the_custom_resource(
     urlopen = FakeUrlOpen()
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
 
-    assert handler_module.handler(cfn_event("Delete"), None) is None
+    assert handler_module.handler(cfn_event("Delete"), FakeContext()) is None
     assert urlopen.only_body["Status"] == "SUCCESS"
 
 
@@ -86,8 +89,48 @@ def test_cloudformation_requests_get_the_s3_client(
     stubber.add_response("list_ingestion_jobs", no_jobs(), list_params())
     stubber.add_response("start_ingestion_job", started_job(), ANY_START)
 
-    assert handler_module.handler(cfn_event_with_samples("Create", sample_documents()), None) is None
+    assert handler_module.handler(cfn_event_with_samples("Create", sample_documents()), FakeContext()) is None
     assert urlopen.only_body["Data"] == {"SampleDocuments": "1", "IngestionJobId": JOB_ID}
+
+
+def test_the_cloudformation_request_id_is_the_correlation_id(
+    handler_module: ModuleType, stubber: Stubber, monkeypatch: pytest.MonkeyPatch, log_lines: LogLines
+) -> None:
+    monkeypatch.setattr(urllib.request, "urlopen", FakeUrlOpen())
+    stubber.add_response("list_ingestion_jobs", no_jobs(), list_params())
+    stubber.add_response("start_ingestion_job", started_job(), ANY_START)
+    event = cfn_event("Create")
+
+    handler_module.handler(event, FakeContext())
+
+    logged = log_lines()
+    assert [line["message"] for line in logged] == [
+        "Ingestion job started",
+        "Custom resource handled",
+        "CloudFormation response sent",
+    ]
+    assert {line["correlation_id"] for line in logged} == {event["RequestId"]}
+    assert {(line["function_request_id"], line["function_name"]) for line in logged} == {
+        (REQUEST_ID, FakeContext().function_name)
+    }
+
+
+def test_a_warm_invocation_does_not_carry_the_last_correlation_id(
+    handler_module: ModuleType, stubber: Stubber, monkeypatch: pytest.MonkeyPatch, log_lines: LogLines
+) -> None:
+    monkeypatch.setattr(urllib.request, "urlopen", FakeUrlOpen())
+    handler_module.handler(cfn_event("Delete"), FakeContext())
+    stubber.add_response("list_ingestion_jobs", no_jobs(), list_params())
+    stubber.add_response("start_ingestion_job", started_job(), ANY_START)
+
+    handler_module.handler(sqs_event(document_message("m1", "documents/a.md")), FakeContext())
+
+    batch = [line for line in log_lines() if line["message"] in ("Document change", "Ingestion job started")]
+    assert [(line["message"], line.get("correlation_id")) for line in batch] == [
+        ("Document change", None),
+        ("Ingestion job started", None),
+    ]
+    assert (batch[0]["message_id"], batch[0]["key"]) == ("m1", "documents/a.md")
 
 
 def test_the_sqs_path_needs_its_environment(handler_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,4 +138,4 @@ def test_the_sqs_path_needs_its_environment(handler_module: ModuleType, monkeypa
     module = importlib.reload(handler_module)
 
     with pytest.raises(RuntimeError, match="KNOWLEDGE_BASE_ID"):
-        module.handler(sqs_event(), None)
+        module.handler(sqs_event(), FakeContext())
