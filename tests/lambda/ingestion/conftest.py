@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from tests.aws import offline_client, stubbed
 
-from .ingestion_fakes import DS_ID, KB_ID, FakeUrlOpen, LogLines, RecordingSleep
+from .ingestion_fakes import DS_ID, KB_ID, NAMESPACE, FakeUrlOpen, LogLines, RecordingSleep
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,10 @@ def handler_module(
     """ingestion.handler loaded with the function's environment, its clients replaced by the stubbed ones."""
     monkeypatch.setenv("KNOWLEDGE_BASE_ID", KB_ID)
     monkeypatch.setenv("DATA_SOURCE_ID", DS_ID)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
+    # The modules' loggers were named when first imported, without a service: the handler's must match them.
+    monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OUTCOME_WINDOW_MINUTES", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     module = importlib.reload(importlib.import_module("ingestion.handler"))
