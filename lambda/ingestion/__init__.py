@@ -1,1 +1,1 @@
-"""Knowledge-base ingestion: start Bedrock ingestion jobs for the document changes EventBridge reports."""
+"""Knowledge-base ingestion: start Bedrock ingestion jobs for document changes, and count how those jobs end."""

@@ -1,15 +1,15 @@
 """Turn an SQS batch of EventBridge document changes into one ingestion job and a partial batch response."""
 
-import logging
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+from aws_lambda_powertools import Logger
+
 from ingestion.changes import relevant_messages
 from ingestion.jobs import BedrockAgentClient, Outcome, client_token, sync_data_source
-from ingestion.logs import structured
 from ingestion.retry import Sleep
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 
 class BatchItemFailure(TypedDict):
@@ -49,5 +49,8 @@ def process_batch(
     if result.outcome is Outcome.STARTED:
         return {"batchItemFailures": []}
     # Bedrock re-syncs the whole data source, so a later job picks these changes up once SQS redelivers them.
-    logger.info(structured("Changes left for retry", outcome=result.outcome.value, messages=len(message_ids)))
+    logger.info(
+        "Changes left for retry",
+        extra={"outcome": result.outcome.value, "messages": len(message_ids), "message_ids": message_ids},
+    )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in message_ids]}

@@ -1,14 +1,13 @@
 """Parse the S3 object events that EventBridge delivers to SQS, one per message, into document changes."""
 
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ingestion.logs import structured
+from aws_lambda_powertools import Logger
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 S3_SOURCE = "aws.s3"
 RELEVANT_DETAIL_TYPES = frozenset({"Object Created", "Object Deleted"})
@@ -70,16 +69,16 @@ def relevant_messages(sqs_event: Mapping[str, Any]) -> list[ChangeMessage]:
     for record in sqs_event.get("Records") or []:
         message_id = record.get("messageId") if isinstance(record, dict) else None
         if not isinstance(message_id, str):
-            logger.warning(structured("SQS record without messageId skipped"))
+            logger.warning("SQS record without messageId skipped")
             continue
         try:
             change = parse_change(record.get("body"))
         except MalformedMessageError as error:
             # Redelivery cannot repair a malformed body, so it is dropped rather than reported as failed.
-            logger.warning(structured("Malformed message skipped", message_id=message_id, reason=str(error)))
+            logger.warning("Malformed message skipped", extra={"message_id": message_id, "reason": str(error)})
             continue
         logger.info(
-            structured("Document change", message_id=message_id, detail_type=change.detail_type, key=change.key)
+            "Document change", extra={"message_id": message_id, "detail_type": change.detail_type, "key": change.key}
         )
         messages.append(ChangeMessage(message_id=message_id, change=change))
     return messages

@@ -1,21 +1,20 @@
 """CloudFormation custom resource that seeds the sample documents (opt-in) and starts the initial sync on deploy."""
 
 import json
-import logging
 import urllib.request
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from common.aws_errors import error_code, error_message
+from common.aws_errors import describe
 from ingestion.jobs import BedrockAgentClient, Outcome, client_token, sync_data_source
-from ingestion.logs import structured
 from ingestion.retry import Sleep
 from ingestion.samples import PROPERTY as SAMPLES_PROPERTY
 from ingestion.samples import S3Client, copy_samples, parse_sample_documents
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
@@ -78,8 +77,8 @@ def _apply(
         # Before the job, so the first sync already includes the samples.
         data = _seed_samples(event, s3)
     except ClientError as error:
-        reason = f"{error_code(error)}: {error_message(error)}"
-        logger.error(structured("Could not copy the sample documents", error=reason))
+        reason = describe(error)
+        logger.error("Could not copy the sample documents", extra={"error": reason})
         return FAILED, reason, {}
     result = sync_data_source(
         client,
@@ -122,7 +121,7 @@ def send_response(url: str, body: Mapping[str, Any], urlopen: UrlOpen) -> None:
         url, data=payload, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(payload))}
     )
     with urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:
-        logger.info(structured("CloudFormation response sent", status=body["Status"], http_status=response.status))
+        logger.info("CloudFormation response sent", extra={"status": body["Status"], "http_status": response.status})
 
 
 def handle_custom_resource(
@@ -139,7 +138,7 @@ def handle_custom_resource(
         status, reason, data = _apply(event, client, s3, sleep)
     except Exception as error:
         # Without a response the stack would hang until CloudFormation's timeout.
-        logger.exception(structured("Custom resource request failed", request_type=event.get("RequestType")))
+        logger.exception("Custom resource request failed", extra={"request_type": event.get("RequestType")})
         status, reason, data = FAILED, f"{type(error).__name__}: {error}", {}
-    logger.info(structured("Custom resource handled", request_type=event.get("RequestType"), status=status))
+    logger.info("Custom resource handled", extra={"request_type": event.get("RequestType"), "status": status})
     send_response(str(event["ResponseURL"]), build_response(event, status, reason, physical_id, data), urlopen)

@@ -1,19 +1,18 @@
 """Start at most one ingestion job for a knowledge-base data source."""
 
 import hashlib
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.aws_errors import error_code, error_message
-from ingestion.logs import structured
+from common.aws_errors import describe, error_code
 from ingestion.retry import THROTTLING_CODES, Sleep, call_with_backoff
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 ACTIVE_STATUSES = ("STARTING", "IN_PROGRESS")
 # Bedrock runs one job per data source at a time and answers a second start with either error.
@@ -100,25 +99,24 @@ def sync_data_source(
     ids = {"knowledge_base_id": knowledge_base_id, "data_source_id": data_source_id}
     try:
         if _job_active(client, knowledge_base_id, data_source_id, sleep):
-            logger.info(structured("Ingestion job already running, not starting another", **ids))
+            logger.info("Ingestion job already running, not starting another", extra=ids)
             return SyncResult(Outcome.BUSY)
         job_id = _start_job(
             client, knowledge_base_id, data_source_id, token=token, description=description, sleep=sleep
         )
     except ClientError as error:
-        code = error_code(error)
-        reason = f"{code}: {error_message(error)}"
+        code, reason = error_code(error), describe(error)
         if code in BUSY_CODES:
-            logger.info(structured("Ingestion job already running", error=reason, **ids))
+            logger.info("Ingestion job already running", extra={"error": reason, **ids})
             return SyncResult(Outcome.BUSY, error=reason)
         if code in THROTTLING_CODES:
-            logger.warning(structured("Still throttled after retries", error=reason, **ids))
+            logger.warning("Still throttled after retries", extra={"error": reason, **ids})
             return SyncResult(Outcome.THROTTLED, error=reason)
-        logger.error(structured("Could not start ingestion job", error=reason, **ids))
+        logger.error("Could not start ingestion job", extra={"error": reason, **ids})
         return SyncResult(Outcome.FAILED, error=reason)
     except BotoCoreError as error:
-        reason = f"{type(error).__name__}: {error}"
-        logger.error(structured("Could not start ingestion job", error=reason, **ids))
+        reason = describe(error)
+        logger.error("Could not start ingestion job", extra={"error": reason, **ids})
         return SyncResult(Outcome.FAILED, error=reason)
-    logger.info(structured("Ingestion job started", ingestion_job_id=job_id, description=description, **ids))
+    logger.info("Ingestion job started", extra={"ingestion_job_id": job_id, "description": description, **ids})
     return SyncResult(Outcome.STARTED, job_id=job_id)

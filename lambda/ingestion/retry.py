@@ -1,16 +1,15 @@
 """Retry Bedrock calls on throttling with capped exponential backoff and jitter."""
 
-import logging
 import random
 from collections.abc import Callable
 from typing import TypeVar
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from common.aws_errors import error_code
-from ingestion.logs import structured
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 T = TypeVar("T")
 
@@ -45,6 +44,6 @@ def call_with_backoff(
             if error_code(error) not in THROTTLING_CODES:
                 raise
             delay = backoff_delay(retry, jitter())
-            logger.warning(structured("Throttled, retrying", attempt=retry + 1, delay_seconds=round(delay, 3)))
+            logger.warning("Throttled, retrying", extra={"attempt": retry + 1, "delay_seconds": round(delay, 3)})
             sleep(delay)
     return call()

@@ -1,16 +1,15 @@
 """Copy the sample documents from their CDK asset zip into the documents bucket."""
 
 import io
-import logging
 import mimetypes
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Protocol
 
-from ingestion.logs import structured
+from aws_lambda_powertools import Logger
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 
 PROPERTY = "SampleDocuments"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -90,5 +89,7 @@ def copy_samples(s3: S3Client, samples: SampleDocuments) -> int:
                 Body=archive.read(info),
                 ContentType=content_type(info.filename),
             )
-    logger.info(structured("Sample documents copied", count=len(files), bucket=samples.bucket, prefix=samples.prefix))
+    logger.info(
+        "Sample documents copied", extra={"count": len(files), "bucket": samples.bucket, "prefix": samples.prefix}
+    )
     return len(files)

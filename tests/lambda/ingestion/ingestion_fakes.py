@@ -6,11 +6,14 @@ import io
 import json
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.response import StreamingBody
+
+from tests.aws import LambdaContext
 
 KB_ID = "KBID000001"
 DS_ID = "DSID000001"
@@ -22,6 +25,18 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 ASSET_BUCKET = "cdk-hnb659fds-assets-123456789012-us-east-1"
 ASSET_KEY = "3f2a0c0e5d4b6a7980112233445566778899aabbccddeeff0011223344556677.zip"
 SAMPLE_PREFIX = "documents/samples/"
+REQUEST_ID = "0f4c3b2a-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
+
+# The JSON records the function logged, in order.
+LogLines = Callable[[], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class FakeContext(LambdaContext):
+    """The ingestion function's Lambda context."""
+
+    function_name: str = "genai-ingestion"
+    aws_request_id: str = REQUEST_ID
 
 
 def eventbridge_event(key: str, detail_type: str = "Object Created") -> dict[str, Any]:
@@ -239,3 +254,110 @@ class RecordingClient:
     def start_ingestion_job(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append("start_ingestion_job")
         return started_job()
+
+
+NAMESPACE = "BedrockGenAiTest"
+SCHEDULE_EVENT_ID = "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"
+# The scheduled run at 00:15 counts the jobs that ended from 00:00 (included) to 00:15 (excluded).
+WINDOW_START = datetime(2025, 1, 1, 0, 0, tzinfo=UTC)
+WINDOW_END = datetime(2025, 1, 1, 0, 15, tzinfo=UTC)
+
+
+def scheduled_event(time: str = "2025-01-01T00:15:00Z") -> dict[str, Any]:
+    """The event an EventBridge schedule rule sends its Lambda target."""
+    return {
+        "version": "0",
+        "id": SCHEDULE_EVENT_ID,
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/ingestion-outcomes"],
+        "detail": {},
+    }
+
+
+def history_params(next_token: str | None = None) -> dict[str, Any]:
+    """The exact ListIngestionJobs request for the data source's jobs, latest started first."""
+    params: dict[str, Any] = {
+        "knowledgeBaseId": KB_ID,
+        "dataSourceId": DS_ID,
+        "sortBy": {"attribute": "STARTED_AT", "order": "DESCENDING"},
+        "maxResults": 100,
+    }
+    if next_token is not None:
+        params["nextToken"] = next_token
+    return params
+
+
+def job(
+    job_id: str,
+    status: str,
+    *,
+    started: datetime,
+    updated: datetime,
+    documents_failed: int = 0,
+) -> dict[str, Any]:
+    """An ingestion job summary as ListIngestionJobs returns it."""
+    return {
+        "knowledgeBaseId": KB_ID,
+        "dataSourceId": DS_ID,
+        "ingestionJobId": job_id,
+        "description": "2 document change(s) from S3",
+        "status": status,
+        "startedAt": started,
+        "updatedAt": updated,
+        "statistics": {
+            "numberOfDocumentsScanned": 12,
+            "numberOfMetadataDocumentsScanned": 0,
+            "numberOfNewDocumentsIndexed": 1,
+            "numberOfModifiedDocumentsIndexed": 1,
+            "numberOfMetadataDocumentsModified": 0,
+            "numberOfDocumentsDeleted": 0,
+            "numberOfDocumentsFailed": documents_failed,
+            "numberOfDocumentsSkipped": 0,
+        },
+    }
+
+
+def jobs_page(*jobs: dict[str, Any], next_page: str | None = None) -> dict[str, Any]:
+    """A ListIngestionJobs response; `next_page` is the nextToken of the page after it."""
+    page: dict[str, Any] = {"ingestionJobSummaries": list(jobs)}
+    if next_page is not None:
+        page["nextToken"] = next_page
+    return page
+
+
+def get_job_params(job_id: str) -> dict[str, Any]:
+    """The exact GetIngestionJob request for a job of the data source."""
+    return {"knowledgeBaseId": KB_ID, "dataSourceId": DS_ID, "ingestionJobId": job_id}
+
+
+def failed_job(summary: dict[str, Any], *reasons: str) -> dict[str, Any]:
+    """The GetIngestionJob response for a failed job summary."""
+    return {"ingestionJob": {**summary, "failureReasons": list(reasons)}}
+
+
+def _single(value: Any) -> Any:
+    """EMF carries a metric's values as a list; one value is compared as itself."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def emitted(output: str) -> list[dict[str, Any]]:
+    """The EMF blobs printed: namespace, dimension sets and each metric's value and unit."""
+    blobs = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+    emitted_blobs = []
+    for blob in blobs:
+        (directive,) = blob["_aws"]["CloudWatchMetrics"]
+        emitted_blobs.append(
+            {
+                "namespace": directive["Namespace"],
+                "dimensions": directive["Dimensions"],
+                "dimension_values": {name: blob[name] for names in directive["Dimensions"] for name in names},
+                "metrics": {
+                    metric["Name"]: (_single(blob[metric["Name"]]), metric["Unit"]) for metric in directive["Metrics"]
+                },
+            }
+        )
+    return emitted_blobs

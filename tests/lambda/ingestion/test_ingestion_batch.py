@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from ingestion.batch import BatchResponse, process_batch
 from .ingestion_fakes import (
     DS_ID,
     KB_ID,
+    LogLines,
     RecordingClient,
     RecordingSleep,
     document_message,
@@ -96,11 +96,16 @@ def test_a_burst_of_100_changes_starts_exactly_one_job(
 
 
 def test_a_running_job_leaves_every_change_for_retry(
-    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep
+    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep, log_lines: LogLines
 ) -> None:
     stubber.add_response("list_ingestion_jobs", running_job(), list_params())
 
     assert run(mixed_event(), bedrock_client, sleep) == failures(*GOOD_IDS)
+    why, left = (line for line in log_lines() if line["message"] != "Document change" and line["level"] == "INFO")
+    assert why["message"] == "Ingestion job already running, not starting another"
+    assert (why["knowledge_base_id"], why["data_source_id"]) == (KB_ID, DS_ID)
+    assert left["message"] == "Changes left for retry"
+    assert (left["outcome"], left["messages"], left["message_ids"]) == ("busy", 3, list(GOOD_IDS))
 
 
 @pytest.mark.parametrize(("code", "status"), [("ConflictException", 409), ("ServiceQuotaExceededException", 402)])
@@ -114,17 +119,22 @@ def test_a_concurrent_start_leaves_every_change_for_retry(
 
 
 def test_malformed_messages_are_logged_and_skipped(
-    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep, caplog: pytest.LogCaptureFixture
+    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep, log_lines: LogLines
 ) -> None:
     stubber.add_response("list_ingestion_jobs", no_jobs(), list_params())
     stubber.add_response("start_ingestion_job", started_job(), start_params(*GOOD_IDS))
 
     assert run(mixed_event(), bedrock_client, sleep) == failures()
-    warnings = " ".join(record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
-    for message_id in MALFORMED_IDS:
-        assert f'"message_id":"{message_id}"' in warnings
-    for message_id in GOOD_IDS:
-        assert f'"message_id":"{message_id}"' not in warnings
+    logged = log_lines()
+    skipped = [line["message_id"] for line in logged if line["message"] == "Malformed message skipped"]
+    seen = [(line["message_id"], line["key"]) for line in logged if line["message"] == "Document change"]
+    assert [line["level"] for line in logged if line["message"] == "Malformed message skipped"] == ["WARNING"] * 5
+    assert skipped == list(MALFORMED_IDS)
+    assert seen == [("good-1", "documents/a.md"), ("good-2", "documents/b.md"), ("good-3", "documents/c+d.md")]
+    started = [line for line in logged if line["message"] == "Ingestion job started"]
+    assert [(line["ingestion_job_id"], line["description"]) for line in started] == [
+        ("JOBID00001", "3 document change(s) from S3")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -180,7 +190,7 @@ def test_throttled_on_every_attempt_leaves_changes_for_retry(
 
 @pytest.mark.parametrize("operation", ["list_ingestion_jobs", "start_ingestion_job"])
 def test_access_denied_leaves_changes_for_retry_and_logs_an_error(
-    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep, caplog: pytest.LogCaptureFixture, operation: str
+    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep, log_lines: LogLines, operation: str
 ) -> None:
     if operation == "start_ingestion_job":
         stubber.add_response("list_ingestion_jobs", no_jobs(), list_params())
@@ -189,7 +199,8 @@ def test_access_denied_leaves_changes_for_retry_and_logs_an_error(
         stubber.add_client_error(operation, "AccessDeniedException", "not allowed", 403, list_params())
 
     assert run(mixed_event(), bedrock_client, sleep) == failures(*GOOD_IDS)
-    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert "AccessDeniedException: not allowed" in errors[0]
+    errors = [line for line in log_lines() if line["level"] == "ERROR"]
+    assert [(line["message"], line["error"]) for line in errors] == [
+        ("Could not start ingestion job", "AccessDeniedException: not allowed")
+    ]
     assert sleep.delays == []

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
 from ingestion.changes import ChangeMessage, DocumentChange, MalformedMessageError, parse_change, relevant_messages
 
-from .ingestion_fakes import BUCKET, document_message, eventbridge_body, eventbridge_event, sqs_event, sqs_message
+from .ingestion_fakes import (
+    BUCKET,
+    LogLines,
+    document_message,
+    eventbridge_body,
+    eventbridge_event,
+    sqs_event,
+    sqs_message,
+)
 
 
 @pytest.mark.parametrize("detail_type", ["Object Created", "Object Deleted"])
@@ -88,8 +95,7 @@ def test_malformed_bodies_are_rejected(body: str | None) -> None:
         parse_change(body)
 
 
-def test_only_messages_with_document_changes_are_kept(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="ingestion")
+def test_only_messages_with_document_changes_are_kept(log_lines: LogLines) -> None:
     event = sqs_event(
         document_message("good-1", "documents/a+b.md"),
         sqs_message("not-json", "{{{"),
@@ -102,14 +108,18 @@ def test_only_messages_with_document_changes_are_kept(caplog: pytest.LogCaptureF
         ChangeMessage("good-1", DocumentChange("Object Created", BUCKET, "documents/a+b.md")),
         ChangeMessage("good-2", DocumentChange("Object Deleted", BUCKET, "documents/d.md")),
     ]
-    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    infos = [record.getMessage() for record in caplog.records if record.levelno == logging.INFO]
-    assert len(warnings) == 3
-    assert '"message_id":"not-json"' in warnings[0]
-    assert '"message_id":"restore"' in warnings[1]
-    assert "Object Restore Completed" in warnings[1]
-    assert "without messageId" in warnings[2]
-    assert any('"message_id":"good-1"' in message and '"key":"documents/a+b.md"' in message for message in infos)
+    logged = log_lines()
+    warnings = [line for line in logged if line["level"] == "WARNING"]
+    assert [(line["message"], line.get("message_id")) for line in warnings] == [
+        ("Malformed message skipped", "not-json"),
+        ("Malformed message skipped", "restore"),
+        ("SQS record without messageId skipped", None),
+    ]
+    assert "Object Restore Completed" in warnings[1]["reason"]
+    assert [(line["message_id"], line["detail_type"], line["key"]) for line in logged if line["level"] == "INFO"] == [
+        ("good-1", "Object Created", "documents/a+b.md"),
+        ("good-2", "Object Deleted", "documents/d.md"),
+    ]
 
 
 def test_an_event_without_records_has_no_messages() -> None:

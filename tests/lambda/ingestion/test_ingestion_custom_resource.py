@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import logging
+import json
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +23,7 @@ from .ingestion_fakes import (
     SAMPLE_PREFIX,
     STACK_ID,
     FakeUrlOpen,
+    LogLines,
     RecordingSleep,
     cfn_event,
     cfn_event_with_samples,
@@ -186,14 +187,24 @@ def test_throttled_on_every_attempt_fails(deploy: Deploy, stubber: Stubber) -> N
     assert len(deploy.sleep.delays) == 3
 
 
-def test_missing_properties_still_send_one_failed_response(deploy: Deploy, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_properties_still_send_one_failed_response(deploy: Deploy, log_lines: LogLines) -> None:
     event = cfn_event("Create", ResourceProperties={"DataSourceId": DS_ID})
 
     deploy.handle(event)
 
     reason = "ValueError: ResourceProperties.KnowledgeBaseId is required"
     assert deploy.body == expected_body(event, "FAILED", reason, "InitialSync")
-    assert "Traceback" in caplog.text
+    logged = log_lines()
+    errors = [line for line in logged if line["level"] == "ERROR"]
+    assert [(line["message"], line["request_type"]) for line in errors] == [
+        ("Custom resource request failed", "Create")
+    ]
+    assert "Traceback" in errors[0]["exception"]
+    assert errors[0]["exception_name"] == "ValueError"
+    assert [(line["message"], line["status"]) for line in logged if line["level"] == "INFO"] == [
+        ("Custom resource handled", "FAILED"),
+        ("CloudFormation response sent", "FAILED"),
+    ]
 
 
 class Exploding:
@@ -252,7 +263,7 @@ def put_samples(s3_stubber: Stubber) -> None:
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
 def test_the_sample_documents_are_copied_before_the_job_starts(
-    deploy: Deploy, stubber: Stubber, s3_stubber: Stubber, request_type: str
+    deploy: Deploy, stubber: Stubber, s3_stubber: Stubber, log_lines: LogLines, request_type: str
 ) -> None:
     event = cfn_event_with_samples(request_type, sample_documents())
     s3_stubber.add_response("get_object", get_object_response(SAMPLES_ZIP), GET_SAMPLES)
@@ -265,6 +276,12 @@ def test_the_sample_documents_are_copied_before_the_job_starts(
     assert (deploy.body["Status"], deploy.body["Reason"]) == ("SUCCESS", f"Ingestion job {JOB_ID} started")
     assert deploy.body["Data"] == {"SampleDocuments": "2", "IngestionJobId": JOB_ID}
     assert deploy.operations == ["GetObject", "PutObject", "PutObject", "ListIngestionJobs", "StartIngestionJob"]
+    logged = log_lines()
+    copied = [line for line in logged if line["message"] == "Sample documents copied"]
+    assert [(line["count"], line["bucket"], line["prefix"]) for line in copied] == [(2, BUCKET, SAMPLE_PREFIX)]
+    # The logs say what was copied where, never what the documents say.
+    text = json.dumps(logged)
+    assert all(line.decode() not in text for document in (ABOUT, ADDING) for line in document.splitlines() if line)
 
 
 def test_copied_samples_are_reported_while_a_job_runs(deploy: Deploy, stubber: Stubber, s3_stubber: Stubber) -> None:
@@ -319,7 +336,7 @@ def test_an_archive_escaping_the_prefix_fails_before_any_copy(deploy: Deploy, s3
     ],
 )
 def test_s3_errors_fail_with_a_one_line_reason(
-    deploy: Deploy, s3_stubber: Stubber, caplog: pytest.LogCaptureFixture, error: tuple[str, str, str, int]
+    deploy: Deploy, s3_stubber: Stubber, log_lines: LogLines, error: tuple[str, str, str, int]
 ) -> None:
     operation, code, message, status = error
     if operation == "put_object":
@@ -335,9 +352,8 @@ def test_s3_errors_fail_with_a_one_line_reason(
     reason = f"{code}: {' '.join(message.split())}"
     assert deploy.body == expected_body(event, "FAILED", reason, f"{KB_ID}/{DS_ID}")
     assert "ListIngestionJobs" not in deploy.operations
-    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert code in errors[0]
+    errors = [line for line in log_lines() if line["level"] == "ERROR"]
+    assert [(line["message"], line["error"]) for line in errors] == [("Could not copy the sample documents", reason)]
 
 
 def test_an_asset_that_is_not_a_zip_fails(deploy: Deploy, s3_stubber: Stubber) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from typing import Any
 
@@ -13,7 +12,17 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from ingestion.jobs import ACTIVE_STATUSES, Outcome, SyncResult, client_token, sync_data_source
 
-from .ingestion_fakes import DS_ID, JOB_ID, KB_ID, RecordingSleep, list_params, no_jobs, running_job, started_job
+from .ingestion_fakes import (
+    DS_ID,
+    JOB_ID,
+    KB_ID,
+    LogLines,
+    RecordingSleep,
+    list_params,
+    no_jobs,
+    running_job,
+    started_job,
+)
 
 TOKEN = "a" * 64
 START_PARAMS = {"knowledgeBaseId": KB_ID, "dataSourceId": DS_ID, "clientToken": TOKEN, "description": "test sync"}
@@ -100,17 +109,17 @@ def test_throttled_list_gives_up_after_four_attempts(
 
 @pytest.mark.parametrize("code", ["AccessDeniedException", "ResourceNotFoundException", "ValidationException"])
 def test_other_errors_fail_and_are_logged(
-    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep, caplog: pytest.LogCaptureFixture, code: str
+    bedrock_client: Any, stubber: Stubber, sleep: RecordingSleep, log_lines: LogLines, code: str
 ) -> None:
     stubber.add_response("list_ingestion_jobs", no_jobs(), list_params())
     stubber.add_client_error("start_ingestion_job", code, "nope", 400, expected_params=START_PARAMS)
 
     assert sync(bedrock_client, sleep) == SyncResult(Outcome.FAILED, error=f"{code}: nope")
     assert sleep.delays == []
-    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert code in errors[0]
-    assert KB_ID in errors[0]
+    errors = [line for line in log_lines() if line["level"] == "ERROR"]
+    assert [(line["message"], line["error"], line["knowledge_base_id"]) for line in errors] == [
+        ("Could not start ingestion job", f"{code}: nope", KB_ID)
+    ]
 
 
 class Unreachable:
