@@ -653,6 +653,48 @@ def _api_models(get: Reader) -> dict[str, Any]:
     return {"inference_profile": profile}
 
 
+EMAILS = Strings(r"[^@\s]+@[^@\s]+\.[^@\s]+", "a list of up to 10 distinct email addresses", most=10, distinct=True)
+PERCENTS = Constraint(
+    "a list of 1 to 5 distinct whole percentages from 1 to 1000",
+    lambda v: (
+        isinstance(v, list)
+        and 1 <= len(v) <= 5
+        and len(set(v)) == len(v)
+        and all(type(p) is int and 1 <= p <= 1000 for p in v)
+    ),
+    tuple,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservabilityConfig:
+    """The dashboard, the alarms and who they reach, the budget, and model invocation logging."""
+
+    alarm_emails: tuple[str, ...] = setting(
+        EMAILS, [], help="Subscribed to the alerts topic (each confirms by email); none: subscribe yourself"
+    )
+    monthly_budget_usd: int | None = setting(
+        Integer(1, 1_000_000, nullable=True),
+        dev=100,
+        prod=500,
+        help="AWS Budgets cost budget of the resources tagged with this project; null: no budget",
+    )
+    budget_alerts: tuple[int, ...] = setting(
+        PERCENTS,
+        [80, 100],
+        help="Percentages of the budget whose actual spend alerts the topic (forecast spend alerts at 100)",
+    )
+    api_latency_p90_ms: int = setting(
+        Integer(1_000, 29_000), 20_000, help="Alarm when the buffered routes' p90 latency stays above this"
+    )
+    api_5xx_percent: int = setting(Integer(1, 100), 5, help="Alarm when this share of API requests fails with 5xx")
+    invocation_logging: bool = setting(
+        BOOLEAN,
+        False,
+        help="Bedrock model invocation logging (prompts and answers) for the whole account and region: opt-in",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class AppConfig:
     """Settings of both stacks."""
@@ -684,6 +726,7 @@ class AppConfig:
     guardrail: GuardrailConfig
     agent: AgentConfig
     api: ApiConfig
+    observability: ObservabilityConfig
 
     @property
     def retain_data(self) -> bool:

@@ -151,8 +151,8 @@ def test_overrides_do_not_change_the_context_they_were_read_from() -> None:
 
 
 TOP_LEVEL_KEYS = (
-    "account, agent, api, guardrail, inference_profile, knowledge_base, log_retention_days, network, profile, "
-    "region, removal_policy, stack_prefix, termination_protection"
+    "account, agent, api, guardrail, inference_profile, knowledge_base, log_retention_days, network, "
+    "observability, profile, region, removal_policy, stack_prefix, termination_protection"
 )
 TITAN = "amazon.titan-embed-text-v2:0"
 
@@ -621,3 +621,39 @@ def test_api_defaults_follow_the_profile() -> None:
     assert (prod.waf, prod.mfa, prod.deletion_protection) == (True, "required", True)
     assert dev.models[0].id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     assert dev.generation_model == dev.models[0].model
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"observability": {"alarm_emails": ["ops@example.com", "not an address"]}},
+            'observability.alarm_emails=["ops@example.com", "not an address"] is not a list of up to 10 distinct '
+            "email addresses",
+        ),
+        (
+            {"observability": {"budget_alerts": ["80"]}},
+            'observability.budget_alerts=["80"] is not a list of 1 to 5 distinct whole percentages from 1 to 1000',
+        ),
+        (
+            {"observability": {"budget_alerts": [80, 80]}},
+            "observability.budget_alerts=[80, 80] is not a list of 1 to 5 distinct whole percentages from 1 to 1000",
+        ),
+        (
+            {"observability": {"monthly_budget_usd": 0}},
+            "observability.monthly_budget_usd=0 is not an integer from 1 to 1000000 or null",
+        ),
+    ],
+)
+def test_bad_observability_settings_stop_with_one_line(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(settings)
+
+    assert str(raised.value) == message
+
+
+def test_the_budget_follows_the_profile_and_can_be_turned_off() -> None:
+    assert parse_settings({}).observability.monthly_budget_usd == 100
+    assert parse_settings({"profile": "prod"}).observability.monthly_budget_usd == 500
+    assert parse_settings({"observability": {"monthly_budget_usd": None}}).observability.monthly_budget_usd is None
+    assert parse_settings({}).observability.invocation_logging is False

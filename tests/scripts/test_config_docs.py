@@ -64,6 +64,7 @@ def test_it_documents_what_the_profiles_change() -> None:
         "api.waf",
         "api.mfa",
         "api.deletion_protection",
+        "observability.monthly_budget_usd",
     }
     assert rows["network.max_azs"][:3] == ["an integer from 1 to 3", "`2`", "`3`"]
     assert rows["knowledge_base.ingestion_batch_window_seconds"][0] == "an integer from 1 to 300"
