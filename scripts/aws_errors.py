@@ -18,5 +18,10 @@ def describe_aws_error(error: ClientError | BotoCoreError) -> str:
     return one_line(str(error))
 
 
+def error_code(error: ClientError) -> str:
+    """The error code of an AWS answer (`ValidationError`, `ResourceNotFoundException`...), or an empty string."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())

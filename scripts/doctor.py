@@ -52,7 +52,7 @@ ROOT: Final = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python scripts/doctor.py`, the project's packages are one level up
     sys.path.insert(0, str(ROOT))
 
-from scripts.aws_errors import describe_aws_error  # noqa: E402
+from scripts.aws_errors import describe_aws_error, error_code  # noqa: E402
 from scripts.stack_outputs import application_stack_name, read_context  # noqa: E402
 from stacks.config import AppConfig, ConfigError, load_config, model_identifier  # noqa: E402
 
@@ -118,14 +118,10 @@ def not_checked(check: str, subject: str, error: ClientError | BotoCoreError, re
         "region" in message and ("not supported" in message or "not available" in message)
     ):
         return Result(FAIL, check, subject, f"not offered in {region}", "deploy to a region that offers it")
-    if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in ACCESS_DENIED:
+    if isinstance(error, ClientError) and error_code(error) in ACCESS_DENIED:
         action = IAM_ACTIONS.get(error.operation_name, error.operation_name)
         return Result(WARN, check, subject, f"could not check: needs {action}", f"allow {action} to check it")
     return Result(WARN, check, subject, f"could not check: {describe_aws_error(error)}", "run the doctor again")
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def check_bootstrap(clients: Clients, config: AppConfig, context: Context) -> list[Result]:
@@ -134,14 +130,14 @@ def check_bootstrap(clients: Clients, config: AppConfig, context: Context) -> li
     try:
         clients("cloudformation").describe_stacks(StackName=TOOLKIT_STACK)
     except ClientError as error:
-        if _code(error) != "ValidationError":
+        if error_code(error) != "ValidationError":
             raise
         return [Result(FAIL, "bootstrap", TOOLKIT_STACK, f"no {TOOLKIT_STACK} stack in {context.region}", fix)]
     parameter = f"/cdk-bootstrap/{context.qualifier}/version"
     try:
         version = int(clients("ssm").get_parameter(Name=parameter)["Parameter"]["Value"])
     except ClientError as error:
-        if _code(error) != "ParameterNotFound":
+        if error_code(error) != "ParameterNotFound":
             raise
         return [Result(FAIL, "bootstrap", parameter, "no such parameter: the bootstrap is incomplete", fix)]
     if version < REQUIRED_BOOTSTRAP_VERSION:
@@ -193,7 +189,7 @@ def _model(bedrock: Any, model: str, identifier: str, summary: Any, region: str)
         try:
             bedrock.get_inference_profile(inferenceProfileIdentifier=identifier)
         except ClientError as error:
-            if _code(error) not in ("ResourceNotFoundException", "ValidationException"):
+            if error_code(error) not in ("ResourceNotFoundException", "ValidationException"):
                 raise
             fix = "set inference_profile to a geography that has one (aws bedrock list-inference-profiles)"
             return Result(FAIL, "model", model, f"no inference profile {identifier} in {region}", fix)
@@ -239,7 +235,7 @@ def _anthropic_use_case(bedrock: Any) -> Result:
     try:
         bedrock.get_use_case_for_model_access()
     except ClientError as error:
-        if _code(error) != "ResourceNotFoundException":
+        if error_code(error) != "ResourceNotFoundException":
             raise
         fix = "submit it once (Bedrock console, Model catalog, any Anthropic model) unless your organization did"
         return Result(WARN, "model", "Anthropic use case", "no use-case form on record for this account", fix)
@@ -357,7 +353,7 @@ def check_network(clients: Clients, config: AppConfig, context: Context) -> list
         try:
             details = ec2.describe_vpc_endpoint_services(ServiceNames=[service])["ServiceDetails"]
         except ClientError as error:
-            if _code(error) != "InvalidServiceName":
+            if error_code(error) != "InvalidServiceName":
                 raise
             results.append(Result(FAIL, "network", name, f"no {service} endpoint service", drop))
             continue
@@ -373,7 +369,7 @@ def check_network(clients: Clients, config: AppConfig, context: Context) -> list
 
 def domain_prefix(config: AppConfig, account: str) -> str:
     """The Cognito domain prefix the Api construct asks for: the Application stack's name and the account."""
-    return f"{config.stack_prefix.lower()}-application-{account}"
+    return f"{application_stack_name(config).lower()}-{account}"
 
 
 def check_cognito(clients: Clients, config: AppConfig, context: Context) -> list[Result]:
@@ -382,7 +378,7 @@ def check_cognito(clients: Clients, config: AppConfig, context: Context) -> list
     try:
         found = clients("cognito-idp").describe_user_pool_domain(Domain=domain).get("DomainDescription", {})
     except ClientError as error:
-        if _code(error) != "ResourceNotFoundException":
+        if error_code(error) != "ResourceNotFoundException":
             raise
         found = {}
     pool = found.get("UserPoolId")
@@ -401,7 +397,7 @@ def _stack_of(cloudformation: Any, physical_id: str) -> str | None:
     try:
         resources = cloudformation.describe_stack_resources(PhysicalResourceId=physical_id)["StackResources"]
     except ClientError as error:
-        if _code(error) != "ValidationError":
+        if error_code(error) != "ValidationError":
             raise
         return None
     return str(resources[0]["StackName"]) if resources else None

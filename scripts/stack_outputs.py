@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from scripts.aws_errors import one_line
+from scripts.aws_errors import error_code, one_line
 from stacks.config import AppConfig, ConfigError, load_config
 
 ROOT: Final = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def read_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ValidationError":
+        if error_code(error) != "ValidationError":
             raise
         stacks = []
     if not stacks:
