@@ -53,11 +53,14 @@ class Registry:
 
 
 def load(path: Path = ROUTES_FILE) -> Registry:
-    """The registry in `path`, its request schemas checked against what the validators support."""
+    """The registry in `path`; a schema a route names must exist, and a request schema fit the validators."""
     document = json.loads(path.read_text(encoding="utf-8"))
     routes = tuple(Route(**entry) for entry in document["routes"])
     schemas = document["schemas"]
     for route in routes:
+        for name in (route.request, route.response):
+            if name is not None and name not in schemas:
+                raise ValueError(f"route {route.name} names the schema {name}, which is not in schemas")
         if route.request is not None:
             check_schema(schemas[route.request], route.request)
     return Registry(routes, schemas)

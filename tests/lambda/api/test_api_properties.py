@@ -1,245 +1,895 @@
-"""Property: whatever arrives, the function answers JSON, never a 5xx but the mapped 504, never a stack trace.
+"""Hostile callers through the stage (gateway.py), with every AWS call answered or failed at the HTTP layer.
 
-Random bodies (text, JSON of any shape, near-valid requests, binary), headers, paths and methods go to the
-handler, with every Bedrock client replaced by a fake that answers validly or raises a random mapped error.
+For each buffered route, hypothesis sends bodies built from the route's request schema and hostile ones (huge
+and odd strings, nested filters, wrong types, extra or missing fields, forged session and confirmation ids),
+with any token or none, while each AWS call answers validly or fails as its service model says it can (4xx,
+5xx, throttling, errors inside a stream) or times out. The clients are real, with the function's own config:
+botocore builds, validates and signs every request, and parses every answer. Whatever happens:
+- no 5xx, unless an upstream call failed on its side (502) or timed out (504);
+- no body carries an ARN, an account id or a resource id of the deployment that the caller did not send;
+- every Converse and RetrieveAndGenerate call asks for at most MAX_TOKENS_CEILING tokens;
+- every 200 of /chat, /compare, /retrieve, /ask and /agent went through the guardrail.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from dataclasses import dataclass
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
+import boto3
+import botocore.session
 import pytest
-from botocore.exceptions import ClientError, ConnectTimeoutError, EventStreamError, ReadTimeoutError
-from hypothesis import HealthCheck, given, settings
-from hypothesis import event as note_event
+from api import compare, guardrail
+from api.agent import Confirmations
+from api.clients import CLIENT_CONFIG, TABLE_CONFIG
+from api.config import from_environ
+from api.errors import ApiError
+from api.identity import Caller
+from api.limits import Limiter
+from api.registry import REGISTRY, Route
+from api.services import Services
+from api.sessions import AGENT, ASK, SessionBinder
+from api.toolbox import Toolbox
+from api.tools import ToolUse
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from botocore.validate import ParamValidator
+from hypothesis import event as note
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from moto.core.models import botocore_stubber as moto_stubber
+from urllib3 import HTTPSConnectionPool
+from urllib3.exceptions import ReadTimeoutError as StreamReadTimeoutError
+
+from tests.aws import offline_client
+from tests.eventstream import error_response, event, exception
 
 from .api_fakes import (
+    ADMIN,
+    API_REQUEST_ID,
+    BEDROCK_SESSION_ID,
+    GENERATION_MODEL_ARN,
     GUARDRAIL_CONFIG,
-    HAIKU,
-    MAPPED_ERRORS,
-    NOVA,
-    SONNET,
-    FakeContext,
-    ask_response,
-    client_error,
-    converse_response,
-    rest_event,
-    retrieve_response,
+    GUARDRAIL_ID,
+    GUARDRAIL_VERSION,
+    HARNESS_ARN,
+    KB_ID,
+    MACHINE,
+    MAX_TOKENS,
+    MAX_TOKENS_CEILING,
+    MODELS,
+    OTHER_PERSON,
+    PERSON,
+    REGION,
+    SESSION_KEY,
+    TICKETS_TABLE,
+    USAGE_TABLE,
+    caller,
 )
+from .gateway import Gateway
 
-ROUTES = [
-    ("GET", "/health"),
-    ("GET", "/models"),
-    ("POST", "/chat"),
-    ("POST", "/compare"),
-    ("POST", "/retrieve"),
-    ("POST", "/ask"),
-    ("POST", "/agent"),
-]
-METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
-ERROR_MESSAGES = ["Input is too long for requested model.", ""]
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12,
+ACCOUNT = "123456789012"
+# What no answer may show unless the caller sent it: ARNs, account ids, and the deployment's resource ids.
+SECRETS = (
+    "arn:",
+    GUARDRAIL_ID,
+    KB_ID,
+    HARNESS_ARN,
+    HARNESS_ARN.rpartition("/")[2],
+    TICKETS_TABLE,
+    USAGE_TABLE,
+    GENERATION_MODEL_ARN,
+    SESSION_KEY,
 )
-texts = st.text(min_size=1, max_size=30)
-allowed_models = st.sampled_from([HAIKU, SONNET, NOVA])
-session_ids = st.from_regex(r"[0-9a-zA-Z._:-]{2,12}", fullmatch=True)
-
-
-def _turns(count: int) -> list[str]:
-    return ["user" if index % 2 == 0 else "assistant" for index in range(count)]
-
-
-# Bodies that fit each route's schema, so the requests reach the (fake) Bedrock clients.
-conversations = st.integers(0, 2).flatmap(
-    lambda pairs: st.lists(texts, min_size=2 * pairs + 1, max_size=2 * pairs + 1).map(
-        lambda contents: [
-            {"role": role, "content": text} for role, text in zip(_turns(len(contents)), contents, strict=True)
-        ]
-    )
+ACCOUNT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?![0-9A-Za-z])")
+BUCKET = f"genai-documents-{ACCOUNT}-{REGION}"
+UPSTREAM_MESSAGE = (
+    f"User: arn:aws:sts::{ACCOUNT}:assumed-role/Api/fn is not authorized to perform bedrock:ApplyGuardrail on "
+    f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/{GUARDRAIL_ID} (knowledge base {KB_ID}, table {USAGE_TABLE})"
 )
-generation = {"system": texts, "maxTokens": st.integers(1, 4096), "temperature": st.floats(0, 1)}
-confirm = st.fixed_dictionaries({"id": texts, "approve": st.booleans()})
-VALID = {
-    "/health": st.none(),
-    "/models": st.none(),
-    "/chat": st.fixed_dictionaries(
-        {"model": allowed_models, "messages": conversations}, optional={**generation, "topP": st.floats(0, 1)}
-    ),
-    "/compare": st.fixed_dictionaries(
-        {"models": st.lists(allowed_models, min_size=2, max_size=3, unique=True), "prompt": texts},
-        optional=generation,
-    ),
-    "/retrieve": st.fixed_dictionaries(
-        {"query": texts},
-        optional={"topK": st.integers(1, 25), "filter": st.just({"equals": {"key": "category", "value": "faq"}})},
-    ),
-    "/ask": st.fixed_dictionaries({"question": texts}, optional={"sessionId": session_ids, "topK": st.integers(1, 25)}),
-    "/agent": st.one_of(
-        st.fixed_dictionaries({"input": texts}, optional={"sessionId": session_ids, "trace": st.booleans()}),
-        st.fixed_dictionaries({"confirm": confirm, "sessionId": session_ids}, optional={"trace": st.booleans()}),
-    ),
+ANSWER = "Documents sync within a minute."
+MASKED = "Your {EMAIL} was masked."
+
+# Tokens the stage knows, and the claims its Cognito authorizer passes on for each.
+TOKENS: dict[str, Mapping[str, str]] = {
+    "person": PERSON,
+    "other": OTHER_PERSON,
+    "machine": MACHINE,
+    "admin": ADMIN,
+    "no-sub": {"client_id": "people0client0id00000000", "scope": PERSON["scope"]},
+    "odd-sub": {**PERSON, "sub": f"arn:aws:iam::{ACCOUNT}:root"},
+    "no-scope": {**PERSON, "scope": "openid"},
 }
-# Near misses: any route's fields, out-of-range values, unknown models, turns in any order.
-near_misses = st.fixed_dictionaries(
-    {},
-    optional={
-        "model": st.sampled_from([HAIKU, "unknown.model-v1:0"]),
-        "models": st.lists(st.sampled_from([HAIKU, SONNET, "unknown.model-v1:0"]), max_size=5),
-        "messages": st.lists(
-            st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system"]), "content": texts}),
-            max_size=4,
+CALLERS = ["person", "other", "machine", "admin"]
+ANYONE = [*TOKENS, None, "forged.jwt.token"]
+# Examples per route: requests of callers the stage lets through with bodies that fit, and anyone's anything.
+CALLER_EXAMPLES = {"chat": 80, "compare": 60, "retrieve": 80, "ask": 60, "agent": 100}
+ANYONE_EXAMPLES = {"health": 25, "models": 25, "chat": 70, "compare": 60, "retrieve": 80, "ask": 60, "agent": 80}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An AWS call failing: an HTTP error its operation declares, an error event inside its stream, or a timeout.
+
+    A failure planned for another operation than the one called is not delivered: that call answers validly.
+    """
+
+    kind: str  # http, stream, timeout, connect, stream-timeout
+    code: str = ""
+    status: int = 0
+    operation: str = ""  # any operation when empty
+
+    def fits(self, operation: str) -> bool:
+        return self.operation in ("", operation)
+
+    @property
+    def upstream_fault(self) -> bool:
+        """A failure on the service's side (5xx, or 424: a dependency of the service failed), which may be a 502."""
+        return self.kind in ("http", "stream") and (self.status >= 500 or self.status == 424)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.kind in ("timeout", "connect", "stream-timeout") or self.code == "ModelTimeoutException"
+
+
+@cache
+def service_model(service: str) -> Any:
+    return botocore.session.get_session().get_service_model(service)
+
+
+def declared_errors(service: str, operation: str) -> list[Failure]:
+    """The errors the service model says `operation` can answer with, at their HTTP status."""
+    shapes = service_model(service).operation_model(operation).error_shapes
+    return [Failure("http", shape.name, int(shape.metadata["error"]["httpStatusCode"]), operation) for shape in shapes]
+
+
+def stream_errors(service: str, operation: str) -> list[Failure]:
+    """The exception events the operation's event stream declares."""
+    stream = service_model(service).operation_model(operation).output_shape.members["stream"]
+    return [
+        Failure("stream", name, int(shape.metadata["error"]["httpStatusCode"]), operation)
+        for name, shape in stream.members.items()
+        if shape.metadata.get("exception")
+    ]
+
+
+OPERATIONS = {
+    "bedrock-runtime": ("Converse", "ApplyGuardrail"),
+    "bedrock-agent-runtime": ("Retrieve", "RetrieveAndGenerate"),
+    "bedrock-agentcore": ("InvokeHarness",),
+}
+SERVICE_OF = {operation: service for service, operations in OPERATIONS.items() for operation in operations}
+FAILURES = {
+    operation: [
+        *declared_errors(service, operation),
+        Failure("http", "InternalFailure", 500),
+        Failure("http", "ServiceUnavailable", 503),
+        Failure("timeout"),
+        Failure("connect"),
+        *(
+            [*stream_errors(service, operation), Failure("stream-timeout", operation=operation)]
+            if service_model(service).operation_model(operation).has_event_stream_output
+            else []
         ),
-        "prompt": texts,
-        "query": texts,
-        "question": texts,
-        "input": texts,
-        "confirm": confirm,
-        "sessionId": st.text(max_size=12),
-        "maxTokens": st.integers(-1, 5000),
-        "temperature": st.floats(-0.5, 1.5, allow_nan=False),
-        "topK": st.integers(0, 30),
-        "trace": json_values,
-    },
-)
-random_bodies = st.one_of(
-    st.none(),
-    st.text(max_size=50),
-    json_values.map(json.dumps),
-    near_misses.map(json.dumps),
-    st.binary(max_size=50).map(lambda raw: raw.decode("latin-1")),
-)
+    ]
+    for operation, service in SERVICE_OF.items()
+}
+OK, INTERVENED = "ok", "intervened"
 
 
-def _encode(body: object) -> str | None:
-    return None if body is None else json.dumps(body)
+def guardrail_trace() -> dict[str, Any]:
+    """A Converse guardrail trace naming the guardrail by id and ARN, with a PII match: none of it may show."""
+    assessment = {
+        "topicPolicy": {"topics": [{"name": "Investment advice", "type": "DENY", "action": "BLOCKED"}]},
+        "sensitiveInformationPolicy": {
+            "piiEntities": [{"match": ACCOUNT, "type": "PHONE", "action": "BLOCKED"}],
+            "regexes": [{"name": "account", "match": ACCOUNT, "regex": "[0-9]{12}", "action": "BLOCKED"}],
+        },
+        "appliedGuardrailDetails": {
+            "guardrailId": GUARDRAIL_ID,
+            "guardrailVersion": GUARDRAIL_VERSION,
+            "guardrailArn": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/{GUARDRAIL_ID}",
+            "guardrailOwnership": "SELF",
+        },
+    }
+    return {"guardrail": {"inputAssessment": {GUARDRAIL_ID: assessment}, "outputAssessments": {}}}
 
 
-routed = st.sampled_from(ROUTES).flatmap(
-    lambda route: st.tuples(
-        st.just(route[0]),
-        st.just(route[1]),
-        st.one_of(VALID[route[1]].map(_encode), VALID[route[1]].map(_encode), random_bodies),
+def converse(answer: str) -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
+        "stopReason": "guardrail_intervened" if answer == INTERVENED else "end_turn",
+        "usage": {"inputTokens": 12, "outputTokens": 5, "totalTokens": 17},
+        "metrics": {"latencyMs": 420},
+        **({"trace": guardrail_trace()} if answer == INTERVENED else {}),
+    }
+
+
+def apply_guardrail(answer: str) -> dict[str, Any]:
+    if answer == OK:
+        return {"action": "NONE", "outputs": [], "assessments": [], "usage": GUARDRAIL_USAGE}
+    return {
+        "action": "GUARDRAIL_INTERVENED",
+        "outputs": [{"text": MASKED}],
+        "assessments": [guardrail_trace()["guardrail"]["inputAssessment"][GUARDRAIL_ID]],
+        "usage": GUARDRAIL_USAGE,
+    }
+
+
+GUARDRAIL_USAGE = {
+    "topicPolicyUnits": 1,
+    "contentPolicyUnits": 1,
+    "wordPolicyUnits": 1,
+    "sensitiveInformationPolicyUnits": 1,
+    "sensitiveInformationPolicyFreeUnits": 1,
+    "contextualGroundingPolicyUnits": 0,
+}
+PASSAGES = 3  # the passages with text of every Retrieve answer
+
+
+def retrieve(_: str) -> dict[str, Any]:
+    """Passages whose Bedrock metadata and locations name the bucket, the account and the data source."""
+
+    def passage(key: str, text: str) -> dict[str, Any]:
+        return {
+            "content": {"text": text},
+            "location": {"type": "S3", "s3Location": {"uri": f"s3://{BUCKET}/{key}"}},
+            "score": 0.5,
+            "metadata": {
+                "category": "faq",
+                "x-amz-bedrock-kb-source-uri": f"s3://{BUCKET}/{key}",
+                "x-amz-bedrock-kb-data-source-id": f"{KB_ID}DS",
+                "x-amz-bedrock-kb-chunk-id": f"arn:aws:s3:::{BUCKET}/{key}#1",
+            },
+        }
+
+    return {
+        "retrievalResults": [
+            passage("documents/sync.md", ANSWER),
+            passage("documents/guides/faq.md", "Ask the operators."),
+            passage(f"elsewhere/{ACCOUNT}/notes.md", "Notes."),
+            passage("documents/empty.md", ""),
+        ]
+    }
+
+
+def retrieve_and_generate(answer: str) -> dict[str, Any]:
+    reference = {
+        "content": {"text": "A passage."},
+        "location": {"type": "S3", "s3Location": {"uri": f"s3://{BUCKET}/documents/sync.md"}},
+    }
+    return {
+        "output": {"text": ANSWER},
+        "citations": [
+            {"generatedResponsePart": {"textResponsePart": {"text": ANSWER}}, "retrievedReferences": [reference]}
+        ],
+        "guardrailAction": "INTERVENED" if answer == INTERVENED else "NONE",
+        "sessionId": BEDROCK_SESSION_ID,
+    }
+
+
+ANSWERS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "Converse": converse,
+    "ApplyGuardrail": apply_guardrail,
+    "Retrieve": retrieve,
+    "RetrieveAndGenerate": retrieve_and_generate,
+}
+
+
+def harness_frames() -> list[bytes]:
+    return [
+        event("messageStart", {"role": "assistant"}),
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": ANSWER}}),
+        event("contentBlockStop", {"contentBlockIndex": 0}),
+        event("messageStop", {"stopReason": "end_turn"}),
+        event(
+            "metadata",
+            {"usage": {"inputTokens": 3, "outputTokens": 4, "totalTokens": 7}, "metrics": {"latencyMs": 9}},
+        ),
+    ]
+
+
+class _Frames:
+    """A streamed HTTP body: its frames, then (when set) the error that cut the stream."""
+
+    def __init__(self, frames: Sequence[bytes], error: BaseException | None = None) -> None:
+        self._frames, self._error = frames, error
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield from self._frames
+        if self._error is not None:
+            raise self._error
+
+    def read(self, *_: Any) -> bytes:
+        return b"".join(self._frames)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _json_response(payload: Mapping[str, Any], content_type: str = "application/json") -> AWSResponse:
+    return AWSResponse(
+        "https://stub.invalid", 200, {"content-type": content_type}, _Frames([json.dumps(payload).encode()])
     )
-)
-anywhere = st.tuples(
-    st.sampled_from(METHODS) | st.text(max_size=8),
-    st.sampled_from([path for _, path in ROUTES]) | st.text(max_size=20).map(lambda text: "/" + text),
-    random_bodies,
-)
-requests = st.one_of(routed, routed, routed, anywhere)
-headers = st.dictionaries(
-    st.sampled_from(["Origin", "origin", "Content-Type", "Accept-Encoding", "X-Anything"]) | st.text(max_size=10),
-    st.sampled_from(["https://app.example.com", "gzip", "application/json"]) | st.text(max_size=20),
-    max_size=4,
-)
-# Most calls fail, in every mapped way; a few answer. (Hypothesis favours the first entries.)
-FAILURES: list[BaseException | None] = [
-    *(client_error(code, message) for code in sorted(MAPPED_ERRORS) for message in ERROR_MESSAGES),
-    EventStreamError({"Error": {"Code": "throttlingException", "Message": "Slow down"}}, "InvokeAgent"),
-    EventStreamError({"Error": {"Code": "validationException", "Message": "Bad input"}}, "InvokeAgent"),
-    ReadTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"),
-    ConnectTimeoutError(endpoint_url="https://bedrock-agent-runtime.us-east-1.amazonaws.com"),
-    *[None] * 5,
-]
 
 
 @dataclass
-class FakeBedrock:
-    """Both Bedrock clients at once: valid minimal answers, or `failure` raised from every call."""
+class Upstream:
+    """Answers the clients' calls at the HTTP layer, in order from `plan` (then validly); records every call."""
 
-    failure: BaseException | None
-    mid_stream: bool
+    plan: list[str | Failure] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    delivered: list[Failure] = field(default_factory=list)
 
-    def _answer(self, response: dict[str, Any]) -> dict[str, Any]:
-        if self.failure is not None:
-            raise self.failure
-        return response
+    def attach(self, client: Any, operations: Sequence[str]) -> None:
+        service = client.meta.service_model.service_id.hyphenize()
+        # While another test of the package runs moto, it would answer (or refuse) every request it knows too.
+        client.meta.events.unregister("before-send", moto_stubber)
+        for operation in operations:
+            client.meta.events.register(f"before-parameter-build.{service}.{operation}", self._recorder(operation))
+            client.meta.events.register(f"before-send.{service}.{operation}", self._sender(operation))
 
-    def converse(self, **request: Any) -> dict[str, Any]:
-        assert request["guardrailConfig"] == GUARDRAIL_CONFIG
-        return self._answer(converse_response())
+    def reset(self, plan: Sequence[str | Failure]) -> None:
+        self.plan, self.calls, self.delivered = list(plan), [], []
 
-    def retrieve(self, **request: Any) -> dict[str, Any]:
-        return self._answer(retrieve_response())
+    def params(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operation]
 
-    def retrieve_and_generate(self, **request: Any) -> dict[str, Any]:
-        generation = request["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"][
-            "generationConfiguration"
-        ]
-        assert generation["guardrailConfiguration"]["guardrailId"]
-        return self._answer(ask_response())
+    def _recorder(self, operation: str) -> Callable[..., None]:
+        def record(params: Mapping[str, Any], **_: Any) -> None:
+            if operation != "UpdateItem":
+                self.calls.append((operation, json.loads(json.dumps(params))))
 
-    def apply_guardrail(self, **request: Any) -> dict[str, Any]:
-        return {"action": "NONE", "outputs": [], "assessments": []}
+        return record
 
-    def invoke_harness(self, **request: Any) -> dict[str, Any]:
-        assert set(request) <= {"harnessArn", "qualifier", "runtimeSessionId", "actorId", "messages", "timeoutSeconds"}
-        events: list[Any] = [
-            {"messageStart": {"role": "assistant"}},
-            {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hi"}}},
-            {"messageStop": {"stopReason": "end_turn"}},
-        ]
-        if self.mid_stream and self.failure is not None:
-            return {"stream": _raising_stream([events[0], self.failure])}
-        return self._answer({"stream": iter(events)})
+    def _sender(self, operation: str) -> Callable[..., AWSResponse]:
+        def send(request: Any, **_: Any) -> AWSResponse:
+            if operation == "UpdateItem":
+                return _json_response({}, "application/x-amz-json-1.0")
+            outcome = self.plan.pop(0) if self.plan else OK
+            if isinstance(outcome, Failure) and not outcome.fits(operation):
+                outcome = OK
+            if isinstance(outcome, Failure):
+                self.delivered.append(outcome)
+                return self._fail(operation, outcome, request.url)
+            if operation == "InvokeHarness":
+                return AWSResponse(
+                    "https://stub.invalid",
+                    200,
+                    {"content-type": "application/vnd.amazon.eventstream"},
+                    _Frames(harness_frames()),
+                )
+            return _json_response(ANSWERS[operation](outcome))
+
+        return send
+
+    def _fail(self, operation: str, failure: Failure, url: str) -> AWSResponse:
+        if failure.kind == "timeout":
+            raise ReadTimeoutError(endpoint_url=url)
+        if failure.kind == "connect":
+            raise ConnectTimeoutError(endpoint_url=url)
+        if failure.kind == "http":
+            return error_response(failure.status, failure.code, UPSTREAM_MESSAGE)
+        frames = harness_frames()[:2]
+        cut: BaseException | None = None
+        if failure.kind == "stream":
+            frames.append(exception(failure.code, UPSTREAM_MESSAGE, reason="x"))
+        else:
+            # What urllib3 raises when the stream's socket times out between frames.
+            cut = StreamReadTimeoutError(HTTPSConnectionPool(urlsplit(url).netloc), None, "Read timed out.")
+        headers = {"content-type": "application/vnd.amazon.eventstream"}
+        return AWSResponse("https://stub.invalid", 200, headers, _Frames(frames, cut))
 
 
-def _raising_stream(events: list[Any]) -> Any:
-    for event in events:
-        if isinstance(event, BaseException):
-            raise event
-        yield event
+def test_the_answers_fit_the_service_models() -> None:
+    """What the upstream answers is what the services could answer (as Stubber checks its responses)."""
+    for operation, answer in ANSWERS.items():
+        shape = service_model(SERVICE_OF[operation]).operation_model(operation).output_shape
+        for variant in (OK, INTERVENED):
+            report = ParamValidator().validate(answer(variant), shape)
+            assert not report.has_errors(), report.generate_report()
 
 
-def _event(request: tuple[str, str, str | None], request_headers: dict[str, str], encode: bool) -> dict[str, Any]:
-    method, path, body = request
-    if encode and body is not None:
-        body = base64.b64encode(body.encode("utf-8", errors="surrogatepass")).decode()
-    return rest_event(method, path, headers=request_headers, raw_body=body, base64_encoded=encode)
-
-
-fakes = st.builds(FakeBedrock, st.sampled_from(FAILURES), st.booleans())
-events = st.builds(_event, requests, headers, st.booleans())
-
-
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(bedrock=fakes, event=events)
-def test_every_answer_is_json_and_never_an_unmapped_5xx(
-    api: ModuleType, monkeypatch: pytest.MonkeyPatch, bedrock: FakeBedrock, event: dict[str, Any]
-) -> None:
-    monkeypatch.setattr(api, "bedrock_runtime", bedrock)
-    monkeypatch.setattr(api, "bedrock_agent_runtime", bedrock)
-    monkeypatch.setattr(api, "agentcore", bedrock)
-    monkeypatch.setattr(api, "COMPARE_WORKERS", 4)
-
-    response = api.handler(event, FakeContext())
-
-    status = response["statusCode"]
-    payload = json.loads(response["body"])
-    note_event(f"{status} {payload.get('error', {}).get('code', 'OK')}")
-    failure = bedrock.failure
-    timed_out = isinstance(failure, ReadTimeoutError | ConnectTimeoutError) or (
-        isinstance(failure, ClientError) and failure.response["Error"]["Code"] == "ModelTimeoutException"
+def _objects(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    if "properties" not in schema:
+        return filters
+    properties = {name: from_schema(sub) for name, sub in schema["properties"].items()}
+    required = set(schema.get("required", []))
+    return st.fixed_dictionaries(
+        {name: value for name, value in properties.items() if name in required},
+        optional={name: value for name, value in properties.items() if name not in required},
     )
-    assert status < 500 or (status == 504 and timed_out), response
-    assert isinstance(payload, dict)
-    assert "Traceback" not in response["body"]
-    assert 'File "' not in response["body"]
-    if status >= 400:
-        assert set(payload) == {"error"}
-        assert set(payload["error"]) == {"code", "message", "requestId"}
+
+
+def _arrays(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    unique = schema.get("uniqueItems", False)
+    return st.lists(
+        from_schema(schema["items"]),
+        min_size=schema["minItems"],
+        max_size=schema["maxItems"],
+        unique_by=(lambda item: json.dumps(item, sort_keys=True)) if unique else None,
+    )
+
+
+def _strings(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    if "pattern" in schema:
+        return st.from_regex(schema["pattern"].removeprefix("^").removesuffix("$"), fullmatch=True)
+    return st.one_of(
+        st.text(min_size=schema["minLength"], max_size=min(schema["maxLength"], 40)),
+        long_texts(schema["minLength"], schema["maxLength"]),
+    )
+
+
+def _numbers(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    low, high = schema["minimum"], schema["maximum"]
+    values = st.integers(low, high) if schema["type"] == "integer" else st.floats(low, high)
+    return values | st.sampled_from([low, high])
+
+
+STRATEGIES: dict[str, Callable[[Mapping[str, Any]], st.SearchStrategy[Any]]] = {
+    "object": _objects,
+    "array": _arrays,
+    "string": _strings,
+    "integer": _numbers,
+    "number": _numbers,
+    "boolean": lambda _: st.booleans(),
+}
+
+
+def from_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    """Values that fit a request schema (the draft-04 subset of common.schema), bounds included."""
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    return STRATEGIES[schema["type"]](schema)
+
+
+def long_texts(least: int, most: int) -> st.SearchStrategy[str]:
+    """Strings of one repeated character, up to the longest the schema allows (cheap for hypothesis to draw)."""
+    return st.builds(
+        lambda char, size: char * size,
+        st.characters(codec="utf-8") | st.sampled_from(["'", '"', "\\", "\n", "\u2028", "\U0001f600", "\ud800"]),
+        st.sampled_from(sorted({max(least, 1), max(least, most // 2), most})),
+    )
+
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+json_values = st.recursive(
+    JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+)
+keys = st.sampled_from(["category", "year", "x-amz-bedrock-kb-source-uri", "", "a.b", "$where"]) | st.text(max_size=8)
+conditions = st.builds(
+    lambda operator, key, value: {operator: {"key": key, "value": value}},
+    st.sampled_from(["equals", "notEquals", "greaterThan", "in", "startsWith", "listContains", "stringContains"]),
+    keys,
+    JSON_SCALARS | st.lists(st.text(max_size=5), max_size=3),
+)
+
+
+def _deep(depth: int, group: str) -> dict[str, Any]:
+    """Groups nested `depth` levels deep, two conditions at each level."""
+    node: dict[str, Any] = {"equals": {"key": "k", "value": 1}}
+    for _ in range(depth):
+        node = {group: [node, {"equals": {"key": "k", "value": 2}}]}
+    return node
+
+
+filters = st.one_of(
+    conditions,
+    st.builds(
+        lambda group, items: {group: items}, st.sampled_from(["andAll", "orAll"]), st.lists(conditions, max_size=4)
+    ),
+    st.builds(_deep, st.integers(0, 200), st.sampled_from(["andAll", "orAll"])),
+    st.builds(
+        lambda width: {"orAll": [{"equals": {"key": "k", "value": n}} for n in range(width)]}, st.integers(2, 60)
+    ),
+    st.dictionaries(st.text(max_size=10), json_values, max_size=3),
+)
+ALLOWED = [model["id"] for model in MODELS]
+
+
+def conversations(size: int) -> st.SearchStrategy[list[dict[str, str]]]:
+    """Conversations of `size` messages whose roles alternate, starting and ending with the user."""
+    contents = from_schema(REGISTRY.schemas["ChatRequest"]["properties"]["messages"]["items"]["properties"]["content"])
+    return st.lists(contents, min_size=size, max_size=size).map(
+        lambda texts: [{"role": ("user", "assistant")[i % 2], "content": text} for i, text in enumerate(texts)]
+    )
+
+
+def owner(token: str | None) -> Caller:
+    """Whose session and confirmation ids a caller with this token holds (a person's, without a usable token)."""
+    try:
+        return caller(TOKENS.get(token or "", PERSON))
+    except ApiError:
+        return caller(PERSON)
+
+
+def sessions(purpose: str, value: str, holder: Caller) -> st.SearchStrategy[str]:
+    """Session ids a caller may send: their own (half the time), another caller's, or forged ones that fit."""
+    binder = SessionBinder(SESSION_KEY.encode())
+    own = binder.bind(purpose, holder, value)
+    others = [binder.bind(purpose, caller(claims), value) for claims in (PERSON, OTHER_PERSON, MACHINE)]
+    tag = own.rpartition("-")[2]
+    forged = [f"{value}-{'0' * 32}", value, "ab", f"{value}-{tag.upper()}", f"{value}x-{tag}"]
+    return st.just(own) | st.sampled_from([*others, *forged])
+
+
+AGENT_SESSION = "a1b2c3d4" * 4
+CONFIRMED = ToolUse("tooluse_1", "create_ticket", {"subject": "Printer", "description": "It is on fire."})
+
+
+def confirmation_ids(holder: Caller) -> st.SearchStrategy[str]:
+    """The confirmation id issued to the caller in their session (half the time), or a tampered or foreign one."""
+    binder = SessionBinder(SESSION_KEY.encode())
+    session = binder.bind(AGENT, holder, AGENT_SESSION)
+    issued = Confirmations(binder).issue(holder, session, CONFIRMED)
+    payload, _, tag = issued.rpartition(".")
+    foreign = Confirmations(binder).issue(caller(OTHER_PERSON), session, CONFIRMED)
+    # The caller's own id with an odd character: only the tag tells it from theirs.
+    odd = [f"{payload}{char}.{tag}" for char in ("\ud800", "\u00e9", "\x00", "=")]
+    tampered = [f"{payload}.{'0' * 32}", f"{payload[:-2]}.{tag}", "x.y", "."]
+    return st.just(issued) | st.sampled_from(odd) | st.sampled_from([foreign, *tampered])
+
+
+def semantic(route: str, holder: Caller) -> st.SearchStrategy[dict[str, Any]]:
+    """Bodies that fit the schema and also mean something: allow-listed models, real and forged ids."""
+    base = from_schema(REGISTRY.schemas[REGISTRY.route(route).request or ""])
+    if route == "chat":
+        return st.tuples(base, st.sampled_from(ALLOWED), st.sampled_from([1, 3, 5]).flatmap(conversations)).map(
+            lambda parts: {**parts[0], "model": parts[1], "messages": parts[2]}
+        )
+    if route == "compare":
+        models = st.lists(st.sampled_from(ALLOWED), min_size=2, max_size=3, unique=True)
+        return st.tuples(base, models).map(lambda parts: {**parts[0], "models": parts[1]})
+    if route == "ask":
+        session = sessions(ASK, BEDROCK_SESSION_ID, holder)
+        return st.tuples(base, st.none() | session).map(
+            lambda parts: {**parts[0], **({"sessionId": parts[1]} if parts[1] else {})}
+        )
+    if route == "agent":
+        session = sessions(AGENT, AGENT_SESSION, holder)
+        text = from_schema(REGISTRY.schemas["AgentRequest"]["properties"]["input"])
+        message = st.fixed_dictionaries({"input": text}, optional={"sessionId": session, "trace": st.booleans()})
+        decision = st.fixed_dictionaries(
+            {
+                "confirm": st.fixed_dictionaries({"id": confirmation_ids(holder), "approve": st.booleans()}),
+                "sessionId": session,
+            }
+        )
+        return st.one_of(message, decision)
+    return base
+
+
+def mutations(body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """The body with one field added, dropped or replaced by any JSON value or a huge string."""
+    names = sorted(body) or ["body"]
+    extra = st.tuples(
+        st.sampled_from(["system", "caller", "sub", "guardrailConfig", "modelId"]) | st.text(max_size=8), json_values
+    )
+    return st.one_of(
+        extra.map(lambda pair: {**body, pair[0]: pair[1]}),
+        st.sampled_from(names).map(lambda name: {k: v for k, v in body.items() if k != name}),
+        st.tuples(st.sampled_from(names), json_values | long_texts(8000, 30000)).map(
+            lambda pair: {**body, pair[0]: pair[1]}
+        ),
+    )
+
+
+def encode(body: object, ascii_only: bool) -> str:
+    """JSON as a client sends it: UTF-8, or ASCII with escapes (the only way to send a lone surrogate)."""
+    text = json.dumps(body, ensure_ascii=ascii_only)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(body)
+    return text
+
+
+GARBAGE = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    json_values.map(json.dumps),
+    st.sampled_from(["", "{", "[]", "null", '{"a": NaN}', '{"query": "x"} trailing', "\ufeff{}", '{"\\ud800": 1}']),
+)
+
+
+@cache
+def fitting(name: str, token: str | None) -> st.SearchStrategy[str]:
+    """Bodies that fit the route's schema, using the ids the token's caller holds (or another's, or forged ones)."""
+    return st.tuples(semantic(name, owner(token)), st.booleans()).map(lambda pair: encode(*pair))
+
+
+@cache
+def anything(name: str, token: str | None) -> st.SearchStrategy[str | None]:
+    """What anyone may send: bodies that fit, any that the schema allows, mutated ones, and garbage."""
+    route = REGISTRY.route(name)
+    if route.request is None:
+        return st.none() | st.text(max_size=20)
+    return st.one_of(
+        fitting(name, token),
+        st.tuples(from_schema(REGISTRY.schemas[route.request]), st.booleans()).map(lambda pair: encode(*pair)),
+        semantic(name, owner(token)).flatmap(mutations).map(json.dumps),
+        GARBAGE,
+    )
+
+
+def requests(
+    route: Route, tokens: Sequence[str | None], bodies: Callable[[str, str | None], st.SearchStrategy[str | None]]
+) -> st.SearchStrategy[tuple[str | None, str | None]]:
+    """A token (or none), and a body drawn for its caller."""
+    return st.sampled_from(tokens).flatmap(lambda token: st.tuples(st.just(token), bodies(route.name, token)))
+
+
+HEADERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "Origin": st.sampled_from(["https://app.example.com", "https://evil.example", "null"]),
+        "Content-Type": st.sampled_from(["application/json", "text/plain", "application/json; charset=utf-16"]),
+        "x-amzn-request-context": st.just(json.dumps({"authorizer": {"claims": ADMIN}})),
+        "X-Forwarded-For": st.sampled_from(["127.0.0.1", "169.254.169.254", "::1"]),
+    },
+)
+
+
+def plans(route: Route) -> st.SearchStrategy[list[str | Failure]]:
+    """What the route's AWS calls answer, in order: a valid answer or any way they can fail."""
+    operations = {
+        "chat": ["Converse"],
+        "compare": ["Converse"],
+        "retrieve": ["Retrieve", "ApplyGuardrail"],
+        "ask": ["RetrieveAndGenerate"],
+        "agent": ["ApplyGuardrail", "InvokeHarness"],
+    }.get(route.name, [])
+    failures = [failure for operation in operations for failure in FAILURES[operation]]
+    outcomes: st.SearchStrategy[str | Failure] = st.sampled_from([OK, INTERVENED])
+    if not failures:
+        return st.just([])
+    # Any mix, or every call failing the same way (a compare whose models all fail).
+    return st.lists(outcomes | st.sampled_from(failures), max_size=5) | st.sampled_from(failures).map(lambda f: [f] * 5)
+
+
+@pytest.fixture
+def stage(
+    load_handler: Callable[[], ModuleType], monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+) -> tuple[Gateway, Upstream]:
+    """The stage in front of the handler, whose services' clients the upstream answers."""
+    monkeypatch.setattr(compare, "MAX_WORKERS", 1)
+    monkeypatch.setattr(guardrail, "MAX_PARALLEL", 1)
+    upstream = Upstream()
+    clients = {}
+    for service, operations in OPERATIONS.items():
+        clients[service] = offline_client(service, CLIENT_CONFIG)
+        upstream.attach(clients[service], operations)
+    dynamodb = boto3.resource(
+        "dynamodb",
+        config=TABLE_CONFIG,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a dummy credential; nothing leaves the process
+    )
+    upstream.attach(dynamodb.meta.client, ["UpdateItem"])
+    module = load_handler()
+    monkeypatch.setattr(
+        module,
+        "services",
+        Services(
+            settings=from_environ(environment),
+            runtime=clients["bedrock-runtime"],
+            agent_runtime=clients["bedrock-agent-runtime"],
+            agentcore=clients["bedrock-agentcore"],
+            toolbox=Toolbox({}),
+            # The budget is not what is tested here: a caller never runs out of it.
+            limiter=Limiter(dynamodb.Table(USAGE_TABLE), 10**9),
+        ),
+    )
+    return Gateway(module.handler, TOKENS), upstream
+
+
+def _canonical(text: str | None) -> str:
+    """The request as sent, and as its parsed JSON reads, for finding what a response echoes of it."""
+    if text is None:
+        return ""
+    try:
+        return text + json.dumps(json.loads(text), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _as_object(text: str | None) -> dict[str, Any]:
+    """The body as the function reads it, when it is a JSON object."""
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def check_no_leak(sent: str, response_body: str) -> None:
+    shown = response_body + json.dumps(json.loads(response_body), ensure_ascii=False)
+    for secret in SECRETS:
+        assert secret not in shown or secret in sent, f"the answer shows {secret!r}: {response_body[:300]}"
+    for found in ACCOUNT_ID.findall(shown):
+        assert found in sent, f"the answer shows the account-like {found}: {response_body[:300]}"
+
+
+def check_status(status: int, upstream: Upstream) -> None:
+    if status < 500:
+        return
+    allowed = {
+        502: any(f.upstream_fault for f in upstream.delivered),
+        504: any(f.timed_out for f in upstream.delivered),
+    }
+    assert allowed.get(status), f"{status} after {upstream.delivered}"
+
+
+def check_model_calls(body: Mapping[str, Any], upstream: Upstream) -> None:
+    """Every model call has the guardrail and maxTokens: the caller's, else the default, never above the ceiling."""
+    asked = body.get("maxTokens")
+    expected = min(asked, MAX_TOKENS_CEILING) if isinstance(asked, int) else MAX_TOKENS
+    for params in upstream.params("Converse"):
+        assert params["inferenceConfig"]["maxTokens"] == expected <= MAX_TOKENS_CEILING
+        assert params["guardrailConfig"] == GUARDRAIL_CONFIG
+    for params in upstream.params("RetrieveAndGenerate"):
+        generation = params["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"]["generationConfiguration"]
+        assert generation["inferenceConfig"]["textInferenceConfig"]["maxTokens"] == expected <= MAX_TOKENS_CEILING
+        assert generation["guardrailConfiguration"] == {
+            "guardrailId": GUARDRAIL_ID,
+            "guardrailVersion": GUARDRAIL_VERSION,
+        }
+
+
+def check_sessions(route: str, token: str | None, body: Mapping[str, Any], upstream: Upstream) -> None:
+    """A conversation continued upstream is one the API issued to this caller, under this purpose."""
+    binder = SessionBinder(SESSION_KEY.encode())
+    if route == "ask" and "sessionId" in body:
+        [params] = upstream.params("RetrieveAndGenerate")
+        assert body["sessionId"] == binder.bind(ASK, caller(TOKENS[token or ""]), params["sessionId"])
+    if route == "agent" and "sessionId" in body:
+        value, _, _ = body["sessionId"].rpartition("-")
+        assert body["sessionId"] == binder.bind(AGENT, caller(TOKENS[token or ""]), value)
+        assert {params["runtimeSessionId"] for params in upstream.params("InvokeHarness")} <= {body["sessionId"]}
+
+
+def check_guardrail(route: str, body: Mapping[str, Any], payload: Mapping[str, Any], upstream: Upstream) -> None:
+    """A 200 of a route that returns model or knowledge-base text went through the guardrail."""
+    operations = [name for name, _ in upstream.calls]
+    checks = upstream.params("ApplyGuardrail")
+    if route == "chat":
+        assert operations == ["Converse"]
+    elif route == "compare":
+        assert operations == ["Converse"] * len(body["models"])
+    elif route == "retrieve":
+        assert operations == ["Retrieve"] + ["ApplyGuardrail"] * PASSAGES
+        assert [check["source"] for check in checks] == ["OUTPUT"] * PASSAGES
+        assert len(payload["results"]) + payload["guardrail"]["withheld"] == PASSAGES
+    elif route == "ask":
+        assert operations == ["RetrieveAndGenerate"]
+    elif route == "agent" and "input" in body:
+        assert operations[0] == "ApplyGuardrail"
+        assert checks[0]["source"] == "INPUT"
+        assert checks[0]["content"] == [{"text": {"text": body["input"]}}]
+        if "InvokeHarness" in operations:
+            assert operations[-1] == "ApplyGuardrail"
+            assert checks[-1]["source"] == "OUTPUT"
+
+
+def run(
+    route: Route,
+    stage: tuple[Gateway, Upstream],
+    request: st.SearchStrategy[tuple[str | None, str | None]],
+    examples: int,
+) -> Counter[str]:
+    """Check the properties on `examples` requests to the route; how many got each status and code."""
+    gateway, upstream = stage
+    ran: list[str] = []
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None)
+    @given(request=request, headers=HEADERS, plan=plans(route))
+    def one(request: tuple[str | None, str | None], headers: dict[str, str], plan: list[str | Failure]) -> None:
+        token, body = request
+        upstream.reset(plan)
+        forwarded = len(gateway.forwarded)
+        response = gateway.send(route.method, route.path, body, authorization=token, headers=headers)
+
+        status = response["statusCode"]
+        payload = json.loads(response["body"])
+        assert isinstance(payload, dict)
+        if status >= 400:
+            assert list(payload) == ["error"]
+            assert set(payload["error"]) == {"code", "message", "requestId"}
+        ran.append(f"{status} {payload.get('error', {}).get('code', '')}".strip())
+        note(ran[-1])
+        if len(gateway.forwarded) == forwarded:
+            assert upstream.calls == [], "the stage refused the request, yet AWS was called"
+        check_status(status, upstream)
+        check_no_leak(_canonical(body), response["body"])
+        parsed = _as_object(body)
+        check_model_calls(parsed, upstream)
+        if status == 200 and route.request is not None:
+            check_guardrail(route.name, parsed, payload, upstream)
+            check_sessions(route.name, token, parsed, upstream)
+            # Only the admin scope of a verified token shows the agent's trace, whatever the headers say.
+            assert "trace" not in payload or TOKENS[token or ""] == ADMIN
+
+    one()
+    return Counter(ran)
+
+
+def report(capsys: pytest.CaptureFixture[str], route: Route, who: str, answers: Counter[str]) -> None:
+    """Print how many requests ran and what they were answered, so the count can be quoted."""
+    seen = ", ".join(f"{answer} x{count}" for answer, count in sorted(answers.items()))
+    with capsys.disabled():
+        print(f"\n{route.method} {route.path}: {answers.total()} requests from {who} ({seen})")
+
+
+WITH_BODIES = [route for route in REGISTRY.routes if route.name in CALLER_EXAMPLES]
+
+
+@pytest.mark.parametrize("route", WITH_BODIES, ids=[f"{r.name}-{CALLER_EXAMPLES[r.name]}" for r in WITH_BODIES])
+def test_callers_get_no_5xx_no_secrets_and_only_guarded_answers(
+    route: Route, stage: tuple[Gateway, Upstream], capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = run(route, stage, requests(route, CALLERS, fitting), CALLER_EXAMPLES[route.name])
+
+    report(capsys, route, "callers with a token", answers)
+    assert answers.total() == CALLER_EXAMPLES[route.name]
+    assert answers["200"] > 0
+
+
+@pytest.mark.parametrize("route", REGISTRY.routes, ids=[f"{r.name}-{ANYONE_EXAMPLES[r.name]}" for r in REGISTRY.routes])
+def test_anyone_sending_anything_gets_no_5xx_and_no_secrets(
+    route: Route, stage: tuple[Gateway, Upstream], capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = run(route, stage, requests(route, ANYONE, anything), ANYONE_EXAMPLES[route.name])
+
+    report(capsys, route, "anyone", answers)
+    assert answers.total() >= ANYONE_EXAMPLES[route.name] // 2
+
+
+def test_the_stage_refuses_a_caller_without_a_token_before_the_function_runs(stage: tuple[Gateway, Upstream]) -> None:
+    gateway, _ = stage
+
+    response = gateway.send("POST", "/chat", json.dumps({"model": ALLOWED[0], "messages": []}))
+
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"]) == {
+        "error": {"code": "UNAUTHORIZED", "message": "Unauthorized", "requestId": API_REQUEST_ID}
+    }
+    assert gateway.forwarded == []
+
+
+def test_the_stage_names_the_field_a_body_gets_wrong(stage: tuple[Gateway, Upstream]) -> None:
+    gateway, _ = stage
+
+    response = gateway.send("POST", "/chat", json.dumps({"model": ALLOWED[0]}), authorization="person")
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"]) == {
+        "error": {"code": "BadRequest", "message": "messages: is required", "requestId": API_REQUEST_ID}
+    }
+    assert gateway.forwarded == []
+
+
+def test_an_issued_confirmation_id_with_a_lone_surrogate_is_refused_by_the_stage(
+    stage: tuple[Gateway, Upstream],
+) -> None:
+    # The id's HMAC covers its UTF-8 bytes, and a lone surrogate, which JSON can carry, has none: a 500 before.
+    gateway, upstream = stage
+    binder = SessionBinder(SESSION_KEY.encode())
+    session = binder.bind(AGENT, caller(PERSON), AGENT_SESSION)
+    payload, _, tag = Confirmations(binder).issue(caller(PERSON), session, CONFIRMED).rpartition(".")
+    body = {"confirm": {"id": f"{payload}\ud800.{tag}", "approve": True}, "sessionId": session}
+    upstream.reset([])
+
+    response = gateway.send("POST", "/agent", json.dumps(body), authorization="person")
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["message"].startswith("confirm.id: ")
+    assert gateway.forwarded == []
+    assert upstream.calls == []
