@@ -74,9 +74,10 @@ ERROR_TEMPLATE = (
     '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString, '
     '"requestId": "$context.requestId"}}'
 )
-# The body failed the route's schema: say which field, in the same envelope.
+# The body failed the route's schema: say which field, in the same envelope. Gateway response templates are
+# simple substitution, not VTL ($util is not available): the validation string goes in as API Gateway gives it.
 BAD_BODY_TEMPLATE = (
-    '{"error": {"code": "BadRequest", "message": "$util.escapeJavaScript($context.error.validationErrorString)", '
+    '{"error": {"code": "BadRequest", "message": "$context.error.validationErrorString", '
     '"requestId": "$context.requestId"}}'
 )
 # Who called, what for, how it went: one JSON line per request (the caller from the verified token's claims).

@@ -239,9 +239,11 @@ def test_gateway_errors_use_the_api_error_shape(application: assertions.Template
     for template in responses.values():
         assert '{"error": {"code":' in template
         assert '"requestId": "$context.requestId"' in template
-    # A body that fails its schema says which field, escaped so the envelope stays valid JSON.
+    # A body that fails its schema says which field, in the same envelope.
     assert '"code": "BadRequest"' in responses["BAD_REQUEST_BODY"]
-    assert "$util.escapeJavaScript($context.error.validationErrorString)" in responses["BAD_REQUEST_BODY"]
+    assert '"message": "$context.error.validationErrorString"' in responses["BAD_REQUEST_BODY"]
+    # Gateway response templates are simple substitution: VTL's $util would reach the caller as text.
+    assert "$util" not in json.dumps(responses)
 
 
 def test_users_cannot_sign_themselves_up_and_need_strong_passwords(application: assertions.Template) -> None:

@@ -75,12 +75,13 @@ def gateway_error(status: int, response_type: str, message: str) -> dict[str, An
 def bad_body(violation: str) -> dict[str, Any]:
     """The BAD_REQUEST_BODY gateway response (BAD_BODY_TEMPLATE): the validation error in the envelope.
 
-    `$util.escapeJavaScript` is rendered as what the template needs of it: the text escaped for a JSON string.
+    The validation string is rendered escaped for a JSON string, as the envelope needs it to be (whether API
+    Gateway escapes it is not documented; the template is simple substitution).
     """
     body = render(
         stack_constant("BAD_BODY_TEMPLATE"),
         {
-            "$util.escapeJavaScript($context.error.validationErrorString)": _quoted(violation),
+            "$context.error.validationErrorString": _quoted(violation),
             "$context.requestId": API_REQUEST_ID,
         },
     )

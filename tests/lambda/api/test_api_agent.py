@@ -61,6 +61,10 @@ ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 RESOURCE_IDS = (HARNESS_ARN, HARNESS_ARN.rsplit("/", 1)[1], GUARDRAIL_ID, KB_ID, TICKETS_TABLE, USAGE_TABLE)
 
 
+# A confirmation id of the shape the API issues (a payload and a 32-digit tag), issued to no one.
+WELL_FORMED_ID = "eyJ0b29sIjoiY3JlYXRlX3RpY2tldCJ9." + "0" * 32
+
+
 def text_turn(text: str, stop: str = "end_turn") -> list[bytes]:
     """The frames of a turn that answers with text."""
     return [
@@ -398,7 +402,7 @@ def test_a_declined_action_changes_nothing(
 @pytest.mark.parametrize("decision", [{}, {"approve": "true"}, {"approve": 1}, {"approve": None}])
 def test_only_a_boolean_decision_reaches_the_function(decision: dict[str, Any]) -> None:
     """API Gateway answers 400 to a decision without approve true or false; the function only sees those two."""
-    body = {"sessionId": "s" * 65, "confirm": {"id": "payload.tag", **decision}}
+    body = {"sessionId": "s" * 65, "confirm": {"id": WELL_FORMED_ID, **decision}}
 
     with pytest.raises(SchemaViolation, match="approve"):
         validate(AGENT_REQUEST, body)
@@ -409,8 +413,8 @@ def test_only_a_boolean_decision_reaches_the_function(decision: dict[str, Any]) 
     [
         {},
         {"trace": True},
-        {"input": "Hello", "confirm": {"id": "payload.tag", "approve": True}},
-        {"confirm": {"id": "payload.tag", "approve": True}},
+        {"input": "Hello", "confirm": {"id": WELL_FORMED_ID, "approve": True}},
+        {"confirm": {"id": WELL_FORMED_ID, "approve": True}},
     ],
     ids=["nothing", "only trace", "a message and a decision", "a decision without its session"],
 )
@@ -472,7 +476,13 @@ def test_a_confirmation_is_valid_only_for_its_caller_session_and_action(
         decision["confirm"]["id"] = f"{payload}.{tag[:-1]}é"
     calls_before = len(harness.calls)
 
-    response = call(agent_api, decision, claims=claims)
+    if who == "a tag with non-ASCII characters":
+        # API Gateway's pattern refuses it first; the function refuses it too, should one get through.
+        with pytest.raises(SchemaViolation):
+            validate(AGENT_REQUEST, decision)
+        response = agent_api.handler(rest_event("POST", "/agent", decision, claims=claims), FakeContext())
+    else:
+        response = call(agent_api, decision, claims=claims)
 
     assert response["statusCode"] == 403
     assert error_of(response)["code"] == code

@@ -766,7 +766,9 @@ def check_guardrail(route: str, body: Mapping[str, Any], payload: Mapping[str, A
         assert operations == ["Converse"] * len(body["models"])
     elif route == "retrieve":
         assert operations == ["Retrieve"] + ["ApplyGuardrail"] * PASSAGES
-        assert [check["source"] for check in checks] == ["OUTPUT"] * PASSAGES
+        assert [check["source"] for check in checks] == [
+            "INPUT"
+        ] * PASSAGES  # text a model reads next: the prompt-attack filter sees it
         assert len(payload["results"]) + payload["guardrail"]["withheld"] == PASSAGES
     elif route == "ask":
         assert operations == ["RetrieveAndGenerate"]
