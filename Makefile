@@ -63,3 +63,27 @@ bench: setup
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: template-diff default-assembly compliance guardrail-summary review-docs
+
+# What the working tree would change in the stacks of a git ref, both synthesized offline (BASE=main, default
+# HEAD): fails when a stateful resource would be replaced or removed, unless ALLOW_REPLACE=1.
+BASE ?= HEAD
+template-diff: setup
+	$(BIN)/python scripts/template_diff.py --base $(BASE) $(if $(filter 1,$(ALLOW_REPLACE)),--allow-replace) $(ARGS)
+
+# The generated review pages describe the default configuration, whatever cdk.json says, so they follow the code.
+DEFAULT_ASSEMBLY := cdk.out/default
+
+default-assembly: setup
+	$(CDK) synth --quiet --context 'genai={}' --output $(DEFAULT_ASSEMBLY)
+
+# docs/compliance.md: the cdk-nag packs, open findings and every acknowledgement with its reason.
+compliance: default-assembly
+	$(BIN)/python scripts/compliance.py --assembly $(DEFAULT_ASSEMBLY)
+
+# docs/guardrail.md: what the guardrail enforces, one line per setting.
+guardrail-summary: default-assembly
+	$(BIN)/python scripts/guardrail_summary.py --assembly $(DEFAULT_ASSEMBLY)
+
+review-docs: compliance guardrail-summary
