@@ -44,12 +44,12 @@ def converse_request(
     *,
     stream: bool = False,
 ) -> dict[str, Any]:
-    """The Converse(Stream) request: the configured system prompt, the guardrail and a bounded maxTokens."""
+    """The Converse(Stream) request for `model` through its profile: the system prompt, guardrail, bounded maxTokens."""
     settings = services.settings
     inference = {"maxTokens": settings.max_tokens(options.get("maxTokens"))}
     inference.update({name: options[name] for name in INFERENCE_FIELDS if name in options})
     return {
-        "modelId": model,
+        "modelId": settings.target(model),
         "system": [{"text": settings.get("SYSTEM_PROMPT")}],
         "messages": [{"role": message["role"], "content": [{"text": message["content"]}]} for message in messages],
         "inferenceConfig": inference,

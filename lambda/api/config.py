@@ -34,14 +34,15 @@ LIMITS = {
 
 @dataclass(frozen=True)
 class Model:
-    """An allow-listed model: a model id or an inference profile id, and the name shown to users."""
+    """An allow-listed model: the id callers choose it by, the name shown to them, and what the function calls."""
 
-    id: str
+    id: str  # a model id or an inference profile id
     name: str
+    target: str  # the ARN of the model's application inference profile, or the id itself when it has none
 
 
 def parse_models(text: str) -> tuple[Model, ...]:
-    """The MODELS setting: a JSON list of {"id", "name"} objects with unique ids."""
+    """The MODELS setting: a JSON list of {"id", "name", "arn"} objects with unique ids ("arn" optional)."""
     try:
         entries = json.loads(text)
     except ValueError as error:
@@ -54,9 +55,12 @@ def parse_models(text: str) -> tuple[Model, ...]:
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(model_id, str) or not model_id or not isinstance(name, str) or not name:
             raise ValueError(f'MODELS[{index}] is not an object with a non-empty "id" and "name"')
+        target = entry.get("arn", model_id)
+        if not isinstance(target, str) or not target:
+            raise ValueError(f'MODELS[{index}] has an "arn" that is not a non-empty string')
         if any(model.id == model_id for model in models):
             raise ValueError(f"MODELS lists {model_id} twice")
-        models.append(Model(model_id, name))
+        models.append(Model(model_id, name, target))
     return tuple(models)
 
 
@@ -83,6 +87,11 @@ class Settings:
     def model_ids(self) -> tuple[str, ...]:
         self.require("MODELS")
         return tuple(model.id for model in self.models)
+
+    def target(self, model_id: str) -> str:
+        """What to call the allow-listed model `model_id` by: its application inference profile, else its id."""
+        self.require("MODELS")
+        return {model.id: model.target for model in self.models}[model_id]
 
     @property
     def blocked_message(self) -> str:

@@ -23,7 +23,7 @@ from stacks.constructs.common import Baseline, acknowledge
 from stacks.constructs.function import VpcFunction
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.knowledge_base import KnowledgeBase
-from stacks.constructs.models import grant_invoke_models, model_arn
+from stacks.constructs.models import ModelProfiles
 from stacks.constructs.packaging import LAMBDA_ROOT
 from stacks.constructs.roles import ManagedPolicyRole
 from stacks.constructs.tickets import Tickets
@@ -115,11 +115,13 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, id_)
         key, log_retention, removal_policy = baseline.key, baseline.log_retention, baseline.removal_policy
-        self._config = config
         self._users(config, removal_policy)
         self.session_key = self._session_key(key)
 
         self.usage = self._usage_table(key)
+        self.models = ModelProfiles(
+            self, "Models", models=[m.model for m in config.models], inference_profile=config.inference_profile
+        )
         environment = self._environment(config, guardrail, agent, knowledge_base, tickets)
         self.function = VpcFunction(
             self,
@@ -319,10 +321,11 @@ class Api(Construct):
     ) -> dict[str, str]:
         """What both functions read (api/config.py)."""
         return {
-            "MODELS": json.dumps([{"id": m.id, "name": m.name} for m in config.models]),
-            "GENERATION_MODEL_ARN": model_arn(
-                self, config.generation_model, inference_profile=config.inference_profile
+            # Callers choose a model by its id; the function calls it through its application inference profile.
+            "MODELS": cdk.Stack.of(self).to_json_string(
+                [{"id": m.id, "name": m.name, "arn": self.models.arn(m.model)} for m in config.models]
             ),
+            "GENERATION_MODEL_ARN": self.models.arn(config.generation_model),
             "GUARDRAIL_ID": guardrail.guardrail_id,
             "GUARDRAIL_VERSION": guardrail.guardrail_version,
             "BLOCKED_OUTPUT_MESSAGE": guardrail.blocked_output_message,
@@ -388,9 +391,7 @@ class Api(Construct):
         knowledge_base: KnowledgeBase,
         tickets: Tickets,
     ) -> None:
-        grant_invoke_models(
-            role, [m.model for m in self._config.models], inference_profile=self._config.inference_profile
-        )
+        self.models.grant_invoke(role)
         guardrail.grant_apply(role)
         agent.grant_invoke(role)
         knowledge_base.grant_retrieve(role)

@@ -293,7 +293,9 @@ def test_function_runs_in_the_vpc_on_arm_with_powertools(application: assertions
     assert "VpcConfig" in properties
     assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:36" in json.dumps(layer)
     environment = properties["Environment"]["Variables"]
-    models = [m["id"] for m in json.loads(environment["MODELS"])]
+    # The profile ARNs are attributes (joined in); the ids callers choose are literal. See tests/infra/test_models.py.
+    literal = "".join(part for part in environment["MODELS"]["Fn::Join"][1] if isinstance(part, str))
+    models = [m["id"] for m in json.loads(literal)]
     assert models[0] == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     for name in ("GUARDRAIL_ID", "GUARDRAIL_VERSION", "KNOWLEDGE_BASE_ID", "HARNESS_ARN", "TICKETS_TABLE"):
         assert name in environment
@@ -323,11 +325,11 @@ def test_function_may_call_only_the_allow_list_the_kb_the_harness_the_tickets_an
     harness_id, _ = _one(application, "AWS::BedrockAgentCore::Harness", "Application/Agent/")
     endpoint_id, _ = _one(application, "AWS::BedrockAgentCore::HarnessEndpoint", "Application/Agent/")
     guardrail_id, _ = _one(application, "AWS::Bedrock::Guardrail", "Application/Guardrail/")
-    (profiles,) = [s for s in statements if "bedrock:GetInferenceProfile" in s["Action"]]
+    (profiles,) = [s for s in statements if s.get("Sid") == "InvokeTheModelProfiles"]
 
-    assert len(profiles["Resource"]) == 4  # one inference profile per allow-listed model
+    assert len(profiles["Resource"]) == 4  # one application inference profile per allow-listed model
     for statement in [s for s in statements if "Condition" in s]:
-        assert "bedrock:InferenceProfileArn" in statement["Condition"]["StringLike"]
+        assert "bedrock:InferenceProfileArn" in statement["Condition"]["StringEquals"]
     (invoke_harness,) = [s for s in statements if "bedrock-agentcore:InvokeHarness" in s["Action"]]
     # The AgentCore guide: InvokeHarness and InvokeAgentRuntime, on the harness and the endpoint it is called through.
     assert sorted(invoke_harness["Action"]) == [

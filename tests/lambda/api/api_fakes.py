@@ -27,7 +27,12 @@ MODELS = [
     {"id": SONNET, "name": "Claude Sonnet 4.5"},
     {"id": NOVA, "name": "Amazon Nova Lite"},
 ]
-GENERATION_MODEL_ARN = f"arn:aws:bedrock:{REGION}:123456789012:inference-profile/{HAIKU}"
+# The application inference profile the function calls each model through (MODELS' "arn", never shown to callers).
+PROFILE_ARNS = {
+    model["id"]: f"arn:aws:bedrock:{REGION}:123456789012:application-inference-profile/{suffix}"
+    for model, suffix in zip(MODELS, ("h4iku0profil", "s0nnet0profl", "n0va0profile"), strict=True)
+}
+GENERATION_MODEL_ARN = PROFILE_ARNS[HAIKU]
 GUARDRAIL_ID = "gr1234abcd"
 GUARDRAIL_VERSION = "3"
 KB_ID = "KBID000001"
@@ -62,7 +67,7 @@ MACHINE = {
 ADMIN = {**MACHINE, "scope": "genai/invoke genai/admin"}
 ORIGIN = "https://app.example.com"
 ENVIRONMENT = {
-    "MODELS": json.dumps(MODELS),
+    "MODELS": json.dumps([{**model, "arn": PROFILE_ARNS[model["id"]]} for model in MODELS]),
     "GENERATION_MODEL_ARN": GENERATION_MODEL_ARN,
     "GUARDRAIL_ID": GUARDRAIL_ID,
     "GUARDRAIL_VERSION": GUARDRAIL_VERSION,
@@ -210,10 +215,10 @@ def error_of(response: Mapping[str, Any]) -> dict[str, Any]:
 def converse_params(
     model: str, messages: Iterable[tuple[str, str]], *, stream: bool = False, **extra: Any
 ) -> dict[str, Any]:
-    """The exact Converse(Stream) request the function sends: the configured system prompt and maxTokens."""
+    """The exact Converse(Stream) request the function sends for `model`: through its profile, the system prompt."""
     guardrail = {**GUARDRAIL_CONFIG, "streamProcessingMode": "sync"} if stream else GUARDRAIL_CONFIG
     return {
-        "modelId": model,
+        "modelId": PROFILE_ARNS[model],
         "system": [{"text": SYSTEM_PROMPT}],
         "messages": [{"role": role, "content": [{"text": text}]} for role, text in messages],
         "inferenceConfig": {"maxTokens": MAX_TOKENS},
@@ -353,7 +358,8 @@ class ParallelRuntime:
     def converse(self, **request: Any) -> dict[str, Any]:
         self.barrier.wait()
         self.threads.add(threading.current_thread().name)
-        return converse_response(f"answer of {request['modelId']}")
+        model = next(model for model, arn in PROFILE_ARNS.items() if arn == request["modelId"])
+        return converse_response(f"answer of {model}")
 
 
 def raise_on_call(service: str, operation: str, error: BaseException) -> Any:

@@ -19,6 +19,7 @@ from .api_fakes import (
     GENERATION_MODEL_ARN,
     GUARDRAIL_ID,
     HAIKU,
+    PROFILE_ARNS,
     REQUEST_ID,
     SYSTEM_PROMPT,
     blocked_trace,
@@ -49,7 +50,7 @@ def test_chat_calls_converse_with_the_system_prompt_guardrail_and_default_max_to
     call: Call, runtime_stub: Stubber
 ) -> None:
     expected = {
-        "modelId": HAIKU,
+        "modelId": PROFILE_ARNS[HAIKU],
         "system": [{"text": SYSTEM_PROMPT}],
         "messages": [{"role": "user", "content": [{"text": "Hi there"}]}],
         "inferenceConfig": {"maxTokens": 1024},
