@@ -4,7 +4,8 @@ Built once per execution environment from the environment; the clients are creat
 their own with stubbed clients.
 """
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +16,8 @@ from api.config import Settings, from_environ
 from api.identity import Caller
 from api.limits import Limiter
 from api.sessions import SessionBinder
-from api.tickets import TicketStore
 from api.toolbox import Toolbox
-from api.tools import tickets
+from api.tools import GROUPS, Runner
 
 
 @dataclass
@@ -41,9 +41,9 @@ class Services:
         self.limiter.spend(caller, calls)
 
 
-def tool_groups(table: Any) -> dict[str, Any]:
-    """The agent's inline tool groups: each is tools/<group>.json and the runners of tools/<group>.py."""
-    return {"tickets": tickets.runners(TicketStore(table))}
+def tool_groups(tables: Callable[[str], Any]) -> dict[str, Mapping[str, Runner]]:
+    """The runners of every inline tool group (api/tools/<group>.json and .py), over the tables they name."""
+    return {name: importlib.import_module(f"api.tools.{name}").toolkit(tables) for name in GROUPS}
 
 
 def from_environment(environ: Mapping[str, str], client_config: Config = CLIENT_CONFIG) -> Services:
@@ -54,7 +54,7 @@ def from_environment(environ: Mapping[str, str], client_config: Config = CLIENT_
         runtime=lazy_client("bedrock-runtime", client_config),
         agent_runtime=lazy_client("bedrock-agent-runtime", client_config),
         agentcore=lazy_client("bedrock-agentcore", client_config),
-        toolbox=Toolbox(tool_groups(lazy_table(settings.values.get("TICKETS_TABLE", "unset")))),
+        toolbox=Toolbox(tool_groups(lambda setting: lazy_table(settings.values.get(setting, "unset")))),
         limiter=Limiter(
             lazy_table(settings.values.get("USAGE_TABLE", "unset")), settings.limits["CALLER_CALLS_PER_MINUTE"]
         ),

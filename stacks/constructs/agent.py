@@ -30,7 +30,8 @@ GATEWAY_TOOLS = LAMBDA_ROOT / "agent_tools"
 INLINE_TOOLS = LAMBDA_ROOT / "api" / "tools"
 # The gateway's targets (one per tool group of lambda/agent_tools) and the inline groups (lambda/api/tools).
 GATEWAY_GROUPS = ("status", "knowledge")
-INLINE_GROUPS = ("tickets",)
+# Every tool group of lambda/api/tools/ (a <group>.json with its <group>.py): the API runs them as the caller.
+INLINE_GROUPS = tuple(sorted(path.stem for path in INLINE_TOOLS.glob("*.json")))
 GATEWAY_TOOL_ENTRY = "tools"
 ENDPOINT_NAME = "live"
 

@@ -1,8 +1,9 @@
 """The agent's inline tools: the harness hands each call back to the API, which runs it as the verified caller.
 
 A tool group is `tools/<group>.json` (what the model sees: names, descriptions, input schemas, and whether a
-call changes state and so needs the user's confirmation) and `tools/<group>.py` (what runs). The CDK app
-declares the JSON files' tools on the harness; the handler's TOOL_GROUPS maps each group to its runners.
+call changes state and so needs the user's confirmation) and `tools/<group>.py`, whose `toolkit(tables)` gives
+the runner of each tool. Every JSON file here is a group: the CDK app declares its tools on the harness and
+api.services loads its module; adding a group is adding the two files (and its tests).
 """
 
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ from api.identity import Caller
 from common.tools import Tool, load_group
 
 TOOLS_DIR = Path(__file__).resolve().parent
+GROUPS = tuple(sorted(path.stem for path in TOOLS_DIR.glob("*.json")))
 
 
 def group(name: str) -> dict[str, Tool]:

@@ -1,6 +1,6 @@
 """The tickets tool group: the caller's own support tickets, owned by the verified caller, never by the model."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from api.tickets import CloseOutcome, TicketStore
@@ -8,6 +8,11 @@ from api.tools import Invocation, Runner, ToolRefusal
 
 DEFAULT_LIMIT = 10
 DEFAULT_PRIORITY = "normal"
+
+
+def toolkit(tables: Callable[[str], Any]) -> dict[str, Runner]:
+    """The group's runners over the table the TICKETS_TABLE setting names."""
+    return runners(TicketStore(tables("TICKETS_TABLE")))
 
 
 def runners(store: TicketStore) -> dict[str, Runner]:

@@ -168,7 +168,7 @@ def api(load_handler: Callable[[], ModuleType], monkeypatch: pytest.MonkeyPatch,
 def agent_services(services: Services, harness: HttpStub, tickets_table: Any) -> Services:
     """`services` with the HTTP-stubbed harness and the agent's tools over the moto tickets table."""
     services.agentcore = harness.client
-    services.toolbox = Toolbox(tool_groups(tickets_table))
+    services.toolbox = Toolbox(tool_groups(lambda _: tickets_table))
     return services
 
 

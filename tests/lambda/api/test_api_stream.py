@@ -153,7 +153,7 @@ def stream_services(
         runtime=converse_stream.client,
         agent_runtime=rag_stream.client,
         agentcore=harness.client,
-        toolbox=Toolbox(tool_groups(tickets_table)),
+        toolbox=Toolbox(tool_groups(lambda _: tickets_table)),
         limiter=Limiter(usage_table, CALLER_CALLS_PER_MINUTE, clock=lambda: NOW),
     )
 
