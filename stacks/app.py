@@ -36,11 +36,16 @@ def build_app(config: AppConfig, app: cdk.App | None = None) -> cdk.App:
         knowledge_base=foundation.knowledge_base,
         tickets=foundation.tickets,
         agent_memory=foundation.agent_memory,
+        alerts=foundation.alerts,
+        ingestion=foundation.ingestion,
         env=env,
         tags=tags,
         stack_name=f"{config.stack_prefix}-Application",
         description="Bedrock GenAI reference stack: guardrail, agent and API (stateless)",
     )
+    # Stack tags reach resources only at deploy time; written into the templates too, they can be checked there.
+    for key, value in tags.items():
+        cdk.Tags.of(app).add(key, value)
 
     add_compliance_checks(app)
     return app

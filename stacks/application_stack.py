@@ -10,10 +10,13 @@ from constructs import Construct
 from stacks.config import AppConfig
 from stacks.constructs.agent import Agent
 from stacks.constructs.agent_memory import AgentMemory
+from stacks.constructs.alerts import Alerts
 from stacks.constructs.api import Api
 from stacks.constructs.common import Baseline
 from stacks.constructs.guardrail import Guardrail
+from stacks.constructs.ingestion import IngestionPipeline
 from stacks.constructs.knowledge_base import KnowledgeBase
+from stacks.constructs.observability import Observability, bedrock_models
 from stacks.constructs.tickets import Tickets
 
 
@@ -30,6 +33,8 @@ class ApplicationStack(cdk.Stack):
         knowledge_base: KnowledgeBase,
         tickets: Tickets,
         agent_memory: AgentMemory | None,
+        alerts: Alerts,
+        ingestion: IngestionPipeline,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -59,6 +64,26 @@ class ApplicationStack(cdk.Stack):
             tickets=tickets,
             baseline=baseline,
         )
+        # Last, so that its dashboard shows every function of both stacks.
+        self.observability = Observability(
+            self,
+            "Observability",
+            config=config.observability,
+            project=config.stack_prefix,
+            alerts=alerts,
+            api=self.api,
+            agent=self.agent,
+            tickets=tickets,
+            ingestion=ingestion,
+            agent_memory=agent_memory,
+            models=bedrock_models(
+                [
+                    *((choice.name, choice.id) for choice in config.api.models),
+                    ("Agent", config.agent.model_identifier),
+                    ("Embeddings", config.knowledge_base.embedding_model),
+                ]
+            ),
+        )
 
         cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id)
         cdk.CfnOutput(self, "GuardrailVersion", value=self.guardrail.guardrail_version)
@@ -70,3 +95,4 @@ class ApplicationStack(cdk.Stack):
         cdk.CfnOutput(self, "PeopleClientId", value=self.api.people_client.user_pool_client_id)
         cdk.CfnOutput(self, "MachineClientId", value=self.api.machine_client.user_pool_client_id)
         cdk.CfnOutput(self, "TokenUrl", value=self.api.token_url)
+        cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)

@@ -31,7 +31,13 @@ class FoundationStack(cdk.Stack):
 
         self.encryption = Encryption(self, "Encryption", removal_policy=removal_policy)
         key = self.encryption.key
-        self.alerts = Alerts(self, "Alerts", key=key)
+        self.alerts = Alerts(
+            self,
+            "Alerts",
+            key=key,
+            emails=config.observability.alarm_emails,
+            budgets=config.observability.monthly_budget_usd is not None,
+        )
         self.network = Network(
             self,
             "Network",

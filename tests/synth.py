@@ -75,6 +75,11 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "agent": {"memory": False},
         "guardrail": {"enforced": True, "tier": "standard", "guardrail_profile": "eu.guardrail.v1:0"},
         "api": {"reserved_concurrency": 5},
+        "observability": {
+            "alarm_emails": ["ops@example.com", "oncall@example.com"],
+            "monthly_budget_usd": None,
+            "api_5xx_percent": 10,
+        },
     },
 }
 # What users hit: each profile, environment-agnostic or pinned, through a geography's profile or directly. The

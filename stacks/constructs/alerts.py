@@ -1,6 +1,8 @@
-"""Where the app's alarms go."""
+"""Where the app's alarms and its budget's alerts go."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -8,15 +10,21 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+
+from stacks.constructs.common import acknowledge
 
 
 class Alerts(Construct):
-    """An encrypted SNS topic that every alarm notifies: subscribe an email or a chat channel to it."""
+    """An encrypted SNS topic that every alarm and the budget notify: subscribe an email or a chat channel to it."""
 
-    def __init__(self, scope: Construct, id_: str, *, key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, key: kms.IKey, emails: Sequence[str] = (), budgets: bool = False
+    ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
+        self._key = key
         self.topic = sns.Topic(
             self, "Topic", display_name=f"{stack.stack_name} alarms", master_key=key, enforce_ssl=True
         )
@@ -25,22 +33,43 @@ class Alerts(Construct):
         alarms = stack.format_arn(
             service="cloudwatch", resource="alarm", resource_name="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
         )
+        self._allow_publisher("Alarms", "cloudwatch.amazonaws.com", alarms)
+        if budgets:
+            # AWS Budgets is global: its budgets' ARNs carry no region (Cost Management guide, budgets-sns-policy).
+            self._allow_publisher(
+                "Budgets", "budgets.amazonaws.com", stack.format_arn(service="budgets", region="", resource="*")
+            )
+        for email in emails:
+            subscription = self.topic.add_subscription(subscriptions.EmailSubscription(email))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "A dead-letter queue of undelivered alerts could only be announced through this same topic; every "
+                "alarm's state and history stay in CloudWatch (and on the dashboard) whether or not the mail arrives.",
+            )
+
+    def _allow_publisher(self, name: str, service: str, sources: str) -> None:
+        """Let `service` publish for this account's `sources` only, and encrypt what it publishes with the key."""
+        stack = cdk.Stack.of(self)
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowThisAccountsAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                sid=f"AllowThisAccounts{name}ToPublish",
+                principals=[iam.ServicePrincipal(service)],
                 actions=["sns:Publish"],
                 resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": alarms}},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": sources},
+                },
             )
         )
-        # SNS encrypts what CloudWatch publishes with the key, naming the topic in the encryption context. The
+        # SNS encrypts what the service publishes with the key, naming the topic in the encryption context. The
         # topic's own ARN would make the key and the topic depend on each other; CloudFormation names the topic
         # after its stack, so the pattern covers this stack's topics only.
-        key.add_to_resource_policy(
+        self._key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToNotify",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                sid=f"Allow{name}ToNotify",
+                principals=[iam.ServicePrincipal(service)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={

@@ -172,6 +172,8 @@ class Api(Construct):
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
+            # API Gateway's metrics know an API by its name: two deployments in one Region must not share one.
+            rest_api_name=cdk.Stack.of(self).stack_name,
             description="Chat, compare, retrieval, RAG and the agent over Amazon Bedrock",
             endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.REGIONAL]),
             cloud_watch_role=True,

@@ -21,8 +21,14 @@ from stacks.constructs.common import Baseline, acknowledge, acknowledge_wildcard
 from stacks.constructs.documents import Documents
 from stacks.constructs.function import VpcFunction
 from stacks.constructs.knowledge_base import KnowledgeBase
+from stacks.constructs.observability import function_alarms
 
 FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
+# Bedrock sends no event when an ingestion job ends: a schedule makes the function count the jobs that ended in
+# the window before it (lambda/ingestion/outcomes.py). The window divides the hour, as the function requires.
+OUTCOME_WINDOW_MINUTES = 15
+# The dimension of the function's EMF metrics (Powertools adds it from POWERTOOLS_SERVICE_NAME).
+SERVICE = "genai-ingestion"
 # Lambda's minimum for an SQS event source's maximum concurrency; ingestion jobs run one at a time anyway.
 MAX_CONCURRENCY = 2
 
@@ -43,6 +49,8 @@ class IngestionPipeline(Construct):
     ) -> None:
         super().__init__(scope, id_)
         key = baseline.key
+        # The namespace of the function's EMF metrics: its stack's name, as the API's functions use theirs.
+        self.metrics_namespace = cdk.Stack.of(self).stack_name
         self.dead_letter_queue = dead_letter_queue(
             self, "DeadLetterQueue", key=key, holds="the ingestion queue and of the EventBridge rule (the alarm below)"
         )
@@ -84,6 +92,9 @@ class IngestionPipeline(Construct):
             environment={
                 "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
                 "DATA_SOURCE_ID": knowledge_base.data_source_id,
+                "OUTCOME_WINDOW_MINUTES": str(OUTCOME_WINDOW_MINUTES),
+                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
             },
             timeout=FUNCTION_TIMEOUT,
             concurrency_bound=f"Its queue's event source mapping runs at most {MAX_CONCURRENCY} at a time.",
@@ -124,6 +135,8 @@ class IngestionPipeline(Construct):
             service_timeout=cdk.Duration.minutes(10),
         )
 
+        self._publish_outcomes(knowledge_base)
+
         self.alarm = cloudwatch.Alarm(
             self,
             "DeadLettersAlarm",
@@ -138,6 +151,60 @@ class IngestionPipeline(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alerts.notify_on(self.alarm)
+        self.failed_jobs_alarm = cloudwatch.Alarm(
+            self,
+            "FailedJobsAlarm",
+            alarm_description=(
+                "An ingestion job failed, so some document changes are not searchable; read the ingestion function's "
+                "'Ingestion job failed' log lines for the reasons, fix the documents, then upload them again"
+            ),
+            metric=self.metric_outcome("IngestionJobsFailed"),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alerts.notify_on(self.failed_jobs_alarm)
+        self.function_alarms = function_alarms(self.function, alerts, "Ingestion")
+
+    def metric_outcome(self, name: str) -> cloudwatch.Metric:
+        """One of the job-outcome counts the function publishes per window (outcomes.py), summed over the window."""
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace,
+            metric_name=name,
+            dimensions_map={"service": SERVICE},
+            statistic=cloudwatch.Stats.SUM,
+            period=cdk.Duration.minutes(OUTCOME_WINDOW_MINUTES),
+        )
+
+    def _publish_outcomes(self, knowledge_base: KnowledgeBase) -> None:
+        """Every window, the function reads how the jobs of the window before ended and publishes the counts."""
+        schedule = events.Rule(
+            self,
+            "JobOutcomes",
+            description=f"Counts the ingestion jobs that ended in the last {OUTCOME_WINDOW_MINUTES} minutes",
+            schedule=events.Schedule.cron(minute=f"0/{OUTCOME_WINDOW_MINUTES}"),
+        )
+        function = self.function.function
+        # The permission the Lambda target would add names the rule only; under the id it looks for, this one
+        # names the account too.
+        function.add_permission(
+            f"AllowEventRule{cdk.Names.node_unique_id(function.node)}",
+            scope=schedule,
+            principal=iam.ServicePrincipal("events.amazonaws.com"),
+            source_arn=schedule.rule_arn,
+            source_account=cdk.Stack.of(self).account,
+        )
+        # An event that cannot be delivered, or whose count keeps failing after Lambda's retries, is kept in the
+        # function's dead-letter queue; the function's errors alarm reports the failures.
+        schedule.add_target(
+            targets.LambdaFunction(function, dead_letter_queue=self.function.dead_letter_queue, retry_attempts=2)
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.function.role,
+            actions=["bedrock:GetIngestionJob"],
+            resource_arns=[knowledge_base.knowledge_base_arn],
+        )
 
     def _seed(self, documents: Documents, samples: s3_assets.Asset, key: kms.IKey) -> dict[str, str]:
         """Let the function copy the sample documents' archive into the bucket; returns the resource property."""

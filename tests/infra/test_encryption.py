@@ -63,6 +63,7 @@ def test_every_service_in_the_key_policy_is_limited_to_this_account(foundation: 
     names = sorted(str(s["Principal"]["Service"]) for s in services)
     assert names == sorted(
         [
+            "budgets.amazonaws.com",  # the budget's alerts publish to the encrypted topic
             "cloudwatch.amazonaws.com",  # alarms publish to the encrypted topic
             "events.amazonaws.com",  # EventBridge sends document changes to the encrypted queue
             "indexing.s3vectors.amazonaws.com",  # S3 Vectors maintains the index

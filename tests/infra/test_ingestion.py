@@ -41,7 +41,7 @@ def test_queue_is_encrypted_and_dead_letters_after_the_configured_receives(found
 
 
 def test_rule_sends_changes_under_documents_to_the_queue(foundation: assertions.Template) -> None:
-    _, rule = _one(foundation, "AWS::Events::Rule")
+    _, rule = _one(foundation, "AWS::Events::Rule", "Foundation/Ingestion/DocumentChanges/")
 
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.s3"],
@@ -56,7 +56,7 @@ def test_rule_sends_changes_under_documents_to_the_queue(foundation: assertions.
 def test_event_source_debounces_bursts_and_reports_partial_failures(foundation: assertions.Template) -> None:
     _, mapping = _one(foundation, "AWS::Lambda::EventSourceMapping")
 
-    assert mapping["Properties"] == {
+    assert {k: v for k, v in mapping["Properties"].items() if k != "Tags"} == {
         "EventSourceArn": {"Fn::GetAtt": [QUEUE, "Arn"]},
         "FunctionName": {"Ref": _one(foundation, "AWS::Lambda::Function")[0]},
         "BatchSize": 1000,
@@ -86,13 +86,20 @@ def test_function_runs_in_the_private_subnets_traced_on_arm(foundation: assertio
     assert properties["Environment"]["Variables"] == {
         "KNOWLEDGE_BASE_ID": {"Fn::GetAtt": [KB, "KnowledgeBaseId"]},
         "DATA_SOURCE_ID": {"Fn::GetAtt": [DATA_SOURCE, "DataSourceId"]},
+        # The job-outcome schedule's window, and the names its metrics are published under.
+        "OUTCOME_WINDOW_MINUTES": "15",
+        "POWERTOOLS_SERVICE_NAME": "genai-ingestion",
+        "POWERTOOLS_METRICS_NAMESPACE": "BedrockGenAi-Foundation",
     }
 
 
 def test_function_log_group_is_encrypted_with_retention(foundation: assertions.Template) -> None:
     _, log_group = _one(foundation, "AWS::Logs::LogGroup")
 
-    assert log_group["Properties"] == {"KmsKeyId": _key_arn(foundation), "RetentionInDays": 30}
+    assert {k: v for k, v in log_group["Properties"].items() if k != "Tags"} == {
+        "KmsKeyId": _key_arn(foundation),
+        "RetentionInDays": 30,
+    }
 
 
 def test_function_may_only_send_https(foundation: assertions.Template) -> None:
@@ -113,7 +120,7 @@ def test_function_role_statements_are_exactly_what_it_uses(foundation: assertion
 
     assert sorted(resources) == sorted(
         [
-            "['bedrock:ListIngestionJobs', 'bedrock:StartIngestionJob']",
+            "['bedrock:GetIngestionJob', 'bedrock:ListIngestionJobs', 'bedrock:StartIngestionJob']",
             "['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', "
             "'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses']",
             "['logs:CreateLogStream', 'logs:PutLogEvents']",
@@ -126,7 +133,7 @@ def test_function_role_statements_are_exactly_what_it_uses(foundation: assertion
             "sqs:SendMessage",
         ]
     )
-    assert KB in resources["['bedrock:ListIngestionJobs', 'bedrock:StartIngestionJob']"]
+    assert KB in resources["['bedrock:GetIngestionJob', 'bedrock:ListIngestionJobs', 'bedrock:StartIngestionJob']"]
     assert "/documents/samples/*" in resources["s3:PutObject"]
     assert "Resource': '*'" not in str([r for a, r in actions if not a.startswith(("['ec2", "['xray"))])
 
@@ -162,7 +169,7 @@ def test_sync_revision_changes_with_the_chunking_settings(
 
 
 def test_dead_letters_raise_an_alarm_on_the_encrypted_alerts_topic(foundation: assertions.Template) -> None:
-    _, alarm = _one(foundation, "AWS::CloudWatch::Alarm")
+    _, alarm = _one(foundation, "AWS::CloudWatch::Alarm", "Foundation/Ingestion/DeadLettersAlarm/")
     topic_id, topic = _one(foundation, "AWS::SNS::Topic", "Foundation/Alerts/")
 
     assert topic["Properties"]["KmsMasterKeyId"] == _key_arn(foundation)
