@@ -13,6 +13,7 @@ from stacks.constructs.agent_memory import AgentMemory
 from stacks.constructs.api import Api
 from stacks.constructs.common import Baseline
 from stacks.constructs.guardrail import Guardrail
+from stacks.constructs.invocation_logging import InvocationLogging
 from stacks.constructs.knowledge_base import KnowledgeBase
 from stacks.constructs.tickets import Tickets
 
@@ -59,6 +60,9 @@ class ApplicationStack(cdk.Stack):
             tickets=tickets,
             baseline=baseline,
         )
+        if config.observability.invocation_logging:
+            self.invocation_logging = InvocationLogging(self, "InvocationLogging", baseline=baseline)
+            cdk.CfnOutput(self, "InvocationLogGroup", value=self.invocation_logging.log_group.log_group_name)
 
         cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id)
         cdk.CfnOutput(self, "GuardrailVersion", value=self.guardrail.guardrail_version)
