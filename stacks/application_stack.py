@@ -15,6 +15,7 @@ from stacks.constructs.api import Api
 from stacks.constructs.common import Baseline
 from stacks.constructs.guardrail import Guardrail
 from stacks.constructs.ingestion import IngestionPipeline
+from stacks.constructs.invocation_logging import InvocationLogging
 from stacks.constructs.knowledge_base import KnowledgeBase
 from stacks.constructs.observability import Observability, bedrock_models
 from stacks.constructs.tickets import Tickets
@@ -64,6 +65,9 @@ class ApplicationStack(cdk.Stack):
             tickets=tickets,
             baseline=baseline,
         )
+        if config.observability.invocation_logging:
+            self.invocation_logging = InvocationLogging(self, "InvocationLogging", baseline=baseline)
+            cdk.CfnOutput(self, "InvocationLogGroup", value=self.invocation_logging.log_group.log_group_name)
         # Last, so that its dashboard shows every function of both stacks.
         self.observability = Observability(
             self,

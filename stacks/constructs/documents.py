@@ -11,7 +11,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from stacks.constructs.common import acknowledge
+from stacks.constructs.common import RETENTION, acknowledge
+from stacks.constructs.provider_logs import log_provider
 
 SAMPLE_DOCS = Path(__file__).resolve().parents[2] / "sample-docs"
 
@@ -69,6 +70,15 @@ class Documents(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=destroy,
         )
+
+        if destroy:
+            log_provider(
+                self,
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+                key=key,
+                retention=RETENTION[int(access_log_retention.to_days())],
+                removal_policy=removal_policy,
+            )
 
         # Object events go to EventBridge natively: CDK's event_bridge_enabled would add a custom resource.
         cfn_bucket = cast(s3.CfnBucket, self.bucket.node.default_child)

@@ -11,6 +11,7 @@ from constructs import Construct, IConstruct
 
 from stacks.config import NetworkConfig
 from stacks.constructs.common import acknowledge
+from stacks.constructs.provider_logs import log_provider
 from stacks.constructs.roles import ManagedPolicyRole, service_principal
 
 _INTERFACE_SERVICES = {
@@ -68,6 +69,13 @@ class Network(Construct):
                     traffic_type=ec2.FlowLogTrafficType.ALL,
                 )
             },
+        )
+        log_provider(
+            self,
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            key=key,
+            retention=log_retention,
+            removal_policy=removal_policy,
         )
         self.workload_subnets = ec2.SubnetSelection(subnet_type=private_type)
         # A function in the private subnets answers CloudFormation (a pre-signed S3 URL) through it.

@@ -27,6 +27,7 @@ COMMON = {
     "AlertsTopicCF7C81C9": "AWS::SNS::Topic",
     "NetworkFlowLogs2BEC3212": "AWS::Logs::LogGroup",
     "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+    "CustomVpcRestrictDefaultSGCustomResourceProviderLogs41F6175A": "AWS::Logs::LogGroup",
     "DocumentsAccessLogsE0128BD5": "AWS::S3::Bucket",
     "DocumentsBucket089EA665": "AWS::S3::Bucket",
     "KnowledgeBaseB1C941BD": "AWS::Bedrock::KnowledgeBase",
@@ -48,6 +49,7 @@ PINNED = {
         **COMMON,
         "VectorStoreCollectionB78DBAF4": "AWS::OpenSearchServerless::Collection",
         "VectorStoreVectorIndex1263884E": "AWS::OpenSearchServerless::Index",
+        "CustomS3AutoDeleteObjectsCustomResourceProviderLogsB8B1B8F2": "AWS::Logs::LogGroup",
     },
 }
 
