@@ -82,7 +82,8 @@ class ApplicationStack(cdk.Stack):
             agent_memory=agent_memory,
             models=bedrock_models(
                 [
-                    *((choice.name, choice.id) for choice in config.api.models),
+                    # The API calls its models through their application inference profiles.
+                    *((choice.name, self.api.models.profile_id(choice.model)) for choice in config.api.models),
                     ("Agent", config.agent.model_identifier),
                     ("Embeddings", config.knowledge_base.embedding_model),
                 ]

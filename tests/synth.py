@@ -79,6 +79,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
             "alarm_emails": ["ops@example.com", "oncall@example.com"],
             "monthly_budget_usd": None,
             "api_5xx_percent": 10,
+            "invocation_logging": True,
         },
     },
 }

@@ -23,6 +23,7 @@ from api.identity import Caller, caller_of
 from api.registry import REGISTRY, Route
 from api.reply import Call, Reply, read_body
 from api.services import from_environment
+from api.telemetry import THROTTLED, count_throttles
 from common.schema import show
 
 logger = Logger()
@@ -61,6 +62,7 @@ def _record(route: Route, reply: Reply) -> None:
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=reply.interventions)
     for failure in reply.errors:
         logger.warning("A model failed", extra={"route": route.name, **failure})
+    count_throttles(sum(failure.get("error_code") == THROTTLED for failure in reply.errors))
 
 
 def endpoint(route: Route) -> Callable[[], dict[str, Any]]:
@@ -110,6 +112,8 @@ def not_found(_: NotFoundError) -> Response[str]:
 def api_error(error: ApiError) -> Response[str]:
     """Log what the operators need (the upstream detail, the cause), answer the caller the envelope."""
     extra = {"status": error.status, "code": error.code, "detail": error.detail}
+    if error.code == THROTTLED:
+        count_throttles()
     cause = error.__cause__
     if error.status >= 500 and cause is not None:
         logger.error("Request failed", extra=extra, exc_info=(type(cause), cause, cause.__traceback__))

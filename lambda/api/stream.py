@@ -34,6 +34,7 @@ from api.identity import caller_of
 from api.registry import REGISTRY, Route
 from api.reply import Call, read_body
 from api.services import from_environment
+from api.telemetry import THROTTLED, count_throttles
 
 logger = Logger()
 # X-Ray subsegments for every AWS call, in the invocation's trace (see _join_trace).
@@ -84,6 +85,8 @@ def _join_trace(request: Request) -> None:
 def _log(error: Exception) -> ApiError:
     if isinstance(error, ApiError):
         extra = {"status": error.status, "code": error.code, "detail": error.detail}
+        if error.code == THROTTLED:
+            count_throttles()
         if error.status >= 500:
             logger.error("Request failed", extra=extra)
         else:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 PERIOD = cdk.Duration.minutes(5)
 # The `service` dimension Powertools adds to the API functions' EMF metrics (their POWERTOOLS_SERVICE_NAME).
 API_SERVICE = "genai-api"
+# The count of throttled upstream calls both API functions publish with the service dimension alone.
+UPSTREAM_THROTTLES = "UpstreamThrottles"
 STREAM_SERVICE = "genai-api-stream"
 # AgentCore's invocation metrics (AgentCore guide, observability): the guide's pages disagree on the namespace's
 # spelling and the dimensions, so the dashboard searches for the resource's ARN in any namespace.
@@ -216,15 +218,23 @@ class Observability(Construct):
             label=route.label,
         )
 
-    def _bedrock(self, name: str, model_id: str, label: str, statistic: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace="AWS/Bedrock",
-            metric_name=name,
-            dimensions_map={"ModelId": model_id},
-            statistic=statistic,
-            period=PERIOD,
-            label=label,
-        )
+    def _bedrock(self, name: str, model_id: str, label: str, statistic: str) -> cloudwatch.IMetric:
+        """Bedrock's metric of one model; for an application inference profile, whatever ModelId names it.
+
+        Bedrock's guide does not say whether a call through an application profile is published under the
+        profile's id or its ARN: a search for the id matches both.
+        """
+        if not cdk.Token.is_unresolved(model_id):
+            return cloudwatch.Metric(
+                namespace="AWS/Bedrock",
+                metric_name=name,
+                dimensions_map={"ModelId": model_id},
+                statistic=statistic,
+                period=PERIOD,
+                label=label,
+            )
+        search = f"SEARCH('{{AWS/Bedrock,ModelId}} MetricName=\"{name}\" \"{model_id}\"', '{statistic}', 300)"
+        return cloudwatch.MathExpression(expression=search, using_metrics={}, period=PERIOD, label=label)
 
     @staticmethod
     def _lambda(name: str, function_name: str, label: str, statistic: str) -> cloudwatch.Metric:
@@ -296,15 +306,23 @@ class Observability(Construct):
         )
 
     def _throttles_alarm(self) -> cloudwatch.Alarm:
+        # The functions count every throttled call themselves (api/telemetry.py): Bedrock's own metric names a
+        # model called through an application inference profile in a way its documentation does not give.
         throttles = {
-            f"m{index}": self._bedrock("InvocationThrottles", model_id, label, cloudwatch.Stats.SUM)
-            for index, (label, model_id) in enumerate(self._models.items())
+            f"m{index}": cloudwatch.Metric(
+                namespace=cdk.Stack.of(self).stack_name,
+                metric_name=UPSTREAM_THROTTLES,
+                dimensions_map={"service": service},
+                statistic=cloudwatch.Stats.SUM,
+                period=PERIOD,
+            )
+            for index, service in enumerate((API_SERVICE, STREAM_SERVICE))
         }
         total = cloudwatch.MathExpression(
             expression=f"SUM([{', '.join(throttles)}])",
             using_metrics=throttles,
             period=PERIOD,
-            label="Bedrock throttles, all models",
+            label="Throttled model and service calls",
         )
         return cloudwatch.Alarm(
             self,

@@ -42,10 +42,10 @@ def logging_on(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     return synthesize(tmp_path_factory.mktemp("logging-on"), {**CONFIGURATIONS["default"], **ON})
 
 
-@pytest.fixture(scope="module")
-def flipped_logging_on(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The flipped configuration (prod, pinned, data not retained) with invocation logging on."""
-    return synthesize(tmp_path_factory.mktemp("flipped-logging-on"), {**CONFIGURATIONS["flipped"], **ON})
+@pytest.fixture
+def flipped_logging_on(flipped_assembly: Assembly) -> Assembly:
+    """The flipped configuration (prod, pinned, data not retained), which turns invocation logging on."""
+    return flipped_assembly
 
 
 def _at(template: Mapping[str, Any], path: str) -> tuple[str, Mapping[str, Any]]:
@@ -96,7 +96,7 @@ def _ids(template: Mapping[str, Any]) -> dict[str, str]:
     return {name: _at(template, f"{PATH}{name}/Resource")[0] for name in ("Logs", "Role", "Payloads", "ProviderRole")}
 
 
-@pytest.mark.parametrize("variant", ["assembly", "flipped_assembly"])
+@pytest.mark.parametrize("variant", ["assembly", "prod_assembly"])
 def test_off_by_default_it_creates_nothing(variant: str, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(variant)
     application = assembly.template("Application")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from api.telemetry import UPSTREAM_THROTTLES
 from ingestion.outcomes import Outcomes, Window
 
 from stacks.config import AppConfig, model_identifier, parse_settings
@@ -155,11 +156,25 @@ def _method_paths(template: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def _model_ids(config: AppConfig) -> set[str]:
-    return {
-        *(choice.id for choice in config.api.models),
-        model_identifier(config.agent.model, config.agent.inference_profile),
-        config.knowledge_base.embedding_model,
-    }
+    """The models the stack calls by id (the API calls its own through application inference profiles)."""
+    return {model_identifier(config.agent.model, config.agent.inference_profile), config.knowledge_base.embedding_model}
+
+
+def _profile_searches(stacks: Stacks, dashboard: Dashboard) -> dict[str, set[str]]:
+    """Bedrock metric name → the application inference profiles a dashboard search names, by model source."""
+    found: dict[str, set[str]] = {}
+    for search in dashboard.searches():
+        match = re.fullmatch(r"SEARCH\('\{AWS/Bedrock,ModelId\} MetricName=\"(\w+)\" \"(§\d+§)\"', '[\w.]+', 300\)", search)
+        if match is None:
+            continue
+        name, marker = match.groups()
+        reference = dashboard.resolve(marker)
+        assert reference["Fn::GetAtt"][1] == "InferenceProfileId"
+        profile = stacks.resource(reference)
+        assert profile["Type"] == "AWS::Bedrock::ApplicationInferenceProfile"
+        source = json.dumps(profile["Properties"]["ModelSource"]["CopyFrom"])
+        found.setdefault(name, set()).add(source)
+    return found
 
 
 def _emf_names() -> dict[str, set[str]]:
@@ -258,6 +273,8 @@ def test_agentcore_searches_name_the_gateway_the_harness_and_the_memory(
     dashboard = _dashboard(stacks)
     searched = []
     for search in dashboard.searches():
+        if "AWS/Bedrock" in search:
+            continue  # the API's models, through their application inference profiles
         (marker,) = re.findall(r"§\d+§", search)
         searched.append(stacks.resource(dashboard.resolve(marker))["Type"])
 
@@ -302,14 +319,23 @@ def test_every_method_of_the_api_has_requests_errors_and_latency(variant: str, r
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_configured_model_has_every_bedrock_graph(variant: str, request: pytest.FixtureRequest) -> None:
-    dashboard = _dashboard(_stacks(request.getfixturevalue(variant)))
+    stacks = _stacks(request.getfixturevalue(variant))
+    dashboard = _dashboard(stacks)
     graphed: dict[str, set[str]] = {}
     for namespace, name, dimensions, _ in dashboard.metrics():
         if namespace == "AWS/Bedrock":
             graphed.setdefault(name, set()).add(dimensions["ModelId"])
 
-    assert set(graphed) == SERVICE_METRICS["AWS/Bedrock"]
-    assert all(models == _model_ids(_config(variant)) for models in graphed.values())
+    config = _config(variant)
+    profiles = _profile_searches(stacks, dashboard)
+
+    assert set(graphed) == set(profiles) == SERVICE_METRICS["AWS/Bedrock"]
+    assert all(models == _model_ids(config) for models in graphed.values())
+    # One search per allow-listed model's profile, each copying that model.
+    for sources in profiles.values():
+        assert len(sources) == len(config.api.models)
+        for choice in config.api.models:
+            assert sum(choice.model in source for source in sources) == 1
 
 
 def test_ingestion_outcomes_and_every_dead_letter_queue_are_graphed(assembly: Assembly) -> None:
@@ -444,13 +470,19 @@ def test_the_latency_alarm_watches_the_p90_of_every_buffered_route(assembly: Ass
     assert alarm["Threshold"] == _config("assembly").observability.api_latency_p90_ms
 
 
-def test_bedrock_throttles_alarm_sums_every_configured_model(assembly: Assembly) -> None:
-    expression, metrics, alarm = _math_alarm(_stacks(assembly), "Application/Observability/BedrockThrottles")
-    models = {d["Value"] for m in metrics.values() for d in m["Metric"]["Dimensions"]}
+def test_bedrock_throttles_alarm_sums_what_both_api_functions_count(assembly: Assembly) -> None:
+    stacks = _stacks(assembly)
+    expression, metrics, alarm = _math_alarm(stacks, "Application/Observability/BedrockThrottles")
+    services = {d["Value"] for m in metrics.values() for d in m["Metric"]["Dimensions"]}
+    functions = [f for f in stacks.of_type("AWS::Lambda::Function").values() if "Application/Api/" in str(f)]
 
     assert expression == f"SUM([{', '.join(sorted(metrics))}])"
-    assert {m["Metric"]["MetricName"] for m in metrics.values()} == {"InvocationThrottles"}
-    assert models == _model_ids(_config("assembly"))
+    assert {m["Metric"]["MetricName"] for m in metrics.values()} == {UPSTREAM_THROTTLES}
+    namespaces = {_environment(f)["POWERTOOLS_METRICS_NAMESPACE"] for f in functions}
+    assert {m["Metric"]["Namespace"] for m in metrics.values()} == namespaces
+    # Every service that counts them, and only those: the API's two functions.
+    assert services == {_environment(f)["POWERTOOLS_SERVICE_NAME"] for f in functions}
+    assert {d["Name"] for m in metrics.values() for d in m["Metric"]["Dimensions"]} == {"service"}
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 
 

@@ -75,6 +75,7 @@ from .sse_client import (
     parse,
     post,
 )
+from .test_api_telemetry import throttle_counts
 
 # The limiter's clock: a fixed instant, so that a test never straddles two minutes of the budget.
 NOW = 1_767_268_815.0
@@ -882,3 +883,16 @@ def test_aws_calls_join_the_invocations_xray_trace(
     post(client, "chat", chat_body())
 
     assert os.environ["_X_AMZN_TRACE_ID"] == lambda_context()["xray_trace_id"]
+
+
+def test_a_throttled_stream_is_counted_too(
+    client: TestClient, converse_stream: HttpStub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    converse_stream.responses.append(error_response(429, "ThrottlingException", "Slow down."))
+
+    response = post(client, "chat", chat_body())
+
+    assert response.status_code == 429
+    [(dimension_sets, dimensions, value)] = throttle_counts(capsys.readouterr().out)
+    assert (dimension_sets, value) == ([["service"]], 1.0)
+    assert dimensions["service"] == "genai-api"
