@@ -1,11 +1,13 @@
 """Idle monthly cost of a synthesized cloud assembly, priced from the dated table in docs/prices.toml.
 
 Reads the stacks listed in `<assembly>/manifest.json` (or every `*.template.json`), finds each resource that
-bills while nothing happens (interface endpoints, NAT gateways, keys, web ACLs, OpenSearch OCUs, alarms, ...)
-and prints one line per charge, the total per stack and overall, then the per-use prices that matter for
-these stacks. `--json` prints the same as JSON; `--max-total USD` exits 1 when the total is above it.
+bills while nothing happens (interface endpoints, NAT gateways, keys, web ACLs, OpenSearch OCUs, dashboards,
+alarms, ...) and prints one line per charge, the total per stack and overall, then the per-use prices that matter
+for these stacks. `--json` prints the same as JSON; `--max-total USD` exits 1 when the total is above it.
 
 Counting lives here (RULES: resource type -> what it bills); prices live in the table, each with its source.
+A resource type with no rule that is not known to be free is never counted as $0 in silence: it is listed as not
+priced, the total says it leaves it out, and `--max-total` fails.
 """
 
 from __future__ import annotations
@@ -110,8 +112,15 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Unpriced:
+    """What a rule returns for a resource that may bill while idle in a way this script does not price."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Skipped:
-    """A resource with no idle charge, shown with --verbose."""
+    """A resource left out of the total: with no idle charge (shown with --verbose), or not priced (always shown)."""
 
     stack: str
     logical_id: str
@@ -146,6 +155,7 @@ class Estimate:
     skipped: Sequence[Skipped]
     per_use: Sequence[PerUsePrice]
     notes: Sequence[str]
+    unpriced: Sequence[Skipped] = ()
 
     @property
     def total(self) -> float:
@@ -368,7 +378,52 @@ def agentcore(props: Mapping[str, Any]) -> list[Usage]:
     return [Usage("agentcore", 1, "AgentCore resource: no idle charge (see per-use prices)", "1 resource")]
 
 
-Rule = Callable[[Mapping[str, Any]], list[Usage]]
+def budget(props: Mapping[str, Any]) -> list[Usage]:
+    kind = str((props.get("Budget") or {}).get("BudgetType", "")).lower() or "a"
+    return [Usage("budget", 1, f"AWS Budgets {kind} budget without actions: no charge", "1 budget")]
+
+
+RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+MINUTES = {"minute": 1, "hour": 60, "day": 24 * 60}
+
+
+def event_rule(props: Mapping[str, Any]) -> list[Usage]:
+    """A scheduled rule is free, but it runs its targets while nothing else happens: say how often."""
+    schedule = props.get("ScheduleExpression")
+    if not isinstance(schedule, str):
+        return []
+    what = f"EventBridge scheduled rule ({schedule})"
+    match = RATE.fullmatch(schedule)
+    if not match:
+        return [Usage("eventbridge_scheduled_rule", 1, what, "1 rule", f"{schedule} runs its targets while idle")]
+    # A month of 730 hours, as in the price table.
+    runs = 730 * 60 / (int(match.group(1)) * MINUTES[match.group(2).removesuffix("s")])
+    note = (
+        f"{schedule} runs its targets {runs:,.0f} times a month while idle; what a run costs (Lambda requests and "
+        "duration, the custom metrics it publishes) is a per-use price"
+    )
+    return [Usage("eventbridge_scheduled_rule", 1, what, f"{runs:,.0f} runs a month", note)]
+
+
+def provisioned_concurrency(props: Mapping[str, Any]) -> list[Usage] | Unpriced:
+    if props.get("ProvisionedConcurrencyConfig"):
+        return Unpriced("provisioned concurrency bills per GB-second while idle: not priced here")
+    return []
+
+
+def event_source_mapping(props: Mapping[str, Any]) -> list[Usage] | Unpriced:
+    if props.get("ProvisionedPollerConfig"):
+        return Unpriced("provisioned event pollers bill hourly while idle: not priced here")
+    return []
+
+
+def dynamodb_table(props: Mapping[str, Any]) -> list[Usage] | Unpriced:
+    if props.get("BillingMode") == "PAY_PER_REQUEST":
+        return []
+    return Unpriced("provisioned read and write capacity bills hourly while idle: not priced here")
+
+
+Rule = Callable[[Mapping[str, Any]], list[Usage] | Unpriced]
 RULES: dict[str, Rule] = {
     "AWS::EC2::VPCEndpoint": vpc_endpoint,
     "AWS::EC2::NatGateway": nat_gateway,
@@ -385,35 +440,70 @@ RULES: dict[str, Rule] = {
     "AWS::Budgets::BudgetsAction": budget_action,
     "AWS::Cognito::UserPoolClient": user_pool_client,
     "AWS::ApiGateway::Stage": api_stage,
+    "AWS::Budgets::Budget": budget,
+    "AWS::Events::Rule": event_rule,
+    "AWS::Lambda::Alias": provisioned_concurrency,
+    "AWS::Lambda::Version": provisioned_concurrency,
+    "AWS::Lambda::EventSourceMapping": event_source_mapping,
+    "AWS::DynamoDB::Table": dynamodb_table,
 }
 RULE_PREFIXES: dict[str, Rule] = {"AWS::BedrockAgentCore::": agentcore}
-# Types known to bill nothing while idle (Bedrock resources bill tokens, which are out of scope here).
-NO_IDLE_CHARGE_PREFIXES = (
-    "AWS::ApiGateway::",
-    "AWS::Bedrock::",
-    "AWS::CDK::Metadata",
-    "AWS::Cognito::",
-    "AWS::EC2::Route",
-    "AWS::EC2::SecurityGroup",
-    "AWS::EC2::Subnet",
-    "AWS::EC2::VPC",
-    "AWS::EC2::InternetGateway",
-    "AWS::Events::Rule",
-    "AWS::IAM::",
-    "AWS::Lambda::EventSourceMapping",
-    "AWS::Lambda::Permission",
-    "AWS::OpenSearchServerless::AccessPolicy",
-    "AWS::OpenSearchServerless::Index",
-    "AWS::OpenSearchServerless::SecurityPolicy",
-    "AWS::S3::BucketPolicy",
-    "AWS::S3Vectors::",
-    "AWS::SNS::TopicPolicy",
-    "AWS::SQS::QueuePolicy",
-    "AWS::WAFv2::LoggingConfiguration",
-    "AWS::WAFv2::WebACLAssociation",
-    "Custom::",
-)
+# Types known to bill nothing while idle, one by one: a type of the same family may bill (an EC2 route server, a
+# Cognito user pool replica), so families are not trusted wholesale. What these bill with traffic (tokens, requests,
+# GB logged) is a per-use price. Bedrock resources bill tokens, which are out of scope here, and guardrail text units
+# (an enforced guardrail configuration too); an application inference profile only tags the calls made through it.
+NO_IDLE_CHARGE = frozenset(
+    {
+        *(
+            f"AWS::ApiGateway::{name}"
+            for name in (
+                "Account", "ApiKey", "Authorizer", "BasePathMapping", "Deployment", "DocumentationPart", "DomainName",
+                "GatewayResponse", "Method", "Model", "RequestValidator", "Resource", "RestApi", "UsagePlan",
+                "UsagePlanKey",
+            )
+        ),
+        *(
+            f"AWS::Bedrock::{name}"
+            for name in (
+                "ApplicationInferenceProfile", "DataSource", "EnforcedGuardrailConfiguration", "Guardrail",
+                "GuardrailVersion", "KnowledgeBase", "Prompt", "PromptVersion",
+            )
+        ),
+        "AWS::CDK::Metadata",
+        "AWS::CloudFormation::CustomResource",
+        *(
+            f"AWS::Cognito::{name}"
+            for name in ("UserPool", "UserPoolDomain", "UserPoolGroup", "UserPoolResourceServer")
+        ),
+        *(
+            f"AWS::EC2::{name}"
+            for name in (
+                "FlowLog", "InternetGateway", "Route", "RouteTable", "SecurityGroup", "SecurityGroupEgress",
+                "SecurityGroupIngress", "Subnet", "SubnetRouteTableAssociation", "VPC", "VPCGatewayAttachment",
+            )
+        ),
+        "AWS::KMS::Alias",
+        *(f"AWS::Lambda::{name}" for name in ("EventInvokeConfig", "Function", "LayerVersion", "Permission", "Url")),
+        *(
+            f"AWS::Logs::{name}"
+            for name in (
+                "Delivery", "DeliveryDestination", "DeliverySource", "LogGroup", "MetricFilter", "ResourcePolicy",
+                "SubscriptionFilter",
+            )
+        ),
+        *(f"AWS::OpenSearchServerless::{name}" for name in ("AccessPolicy", "Index", "SecurityPolicy")),
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+        *(f"AWS::S3Vectors::{name}" for name in ("Index", "VectorBucket", "VectorBucketPolicy")),
+        *(f"AWS::SNS::{name}" for name in ("Subscription", "Topic", "TopicPolicy")),
+        *(f"AWS::SQS::{name}" for name in ("Queue", "QueuePolicy")),
+        *(f"AWS::WAFv2::{name}" for name in ("IPSet", "LoggingConfiguration", "RegexPatternSet", "WebACLAssociation")),
+    }
+)  # fmt: skip
+# IAM and custom resources (Custom::<Name>) never bill; a custom resource's provider function is its own resource.
+NO_IDLE_CHARGE_PREFIXES = ("AWS::IAM::", "Custom::")
 NO_IDLE_CHARGE_REASON = "no idle charge"
+NO_RULE_REASON = "no price rule for this type"
 
 
 def rule_for(resource_type: str) -> Rule | None:
@@ -432,6 +522,7 @@ def resources(stack: Stack) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]
 def estimate(stacks: Sequence[Stack], prices: PriceTable, assembly: str = "") -> Estimate:
     costs: list[StackCost] = []
     skipped: list[Skipped] = []
+    unpriced: list[Skipped] = []
     keys_used: set[str] = set()
     types_seen: set[str] = set()
     per_use_types = {name for price in prices.per_use for name in price.applies_to}
@@ -440,7 +531,8 @@ def estimate(stacks: Sequence[Stack], prices: PriceTable, assembly: str = "") ->
         for logical_id, path, resource_type, props in resources(stack):
             types_seen.add(resource_type)
             rule = rule_for(resource_type)
-            usages = rule(props) if rule else []
+            outcome = rule(props) if rule else []
+            usages = outcome if isinstance(outcome, list) else []
             for usage in usages:
                 price = prices.idle[usage.price_key]
                 keys_used.add(usage.price_key)
@@ -460,14 +552,19 @@ def estimate(stacks: Sequence[Stack], prices: PriceTable, assembly: str = "") ->
                         note=usage.note,
                     )
                 )
-            if not usages:
-                known = (
-                    rule is not None
-                    or resource_type in per_use_types
-                    or resource_type.startswith(NO_IDLE_CHARGE_PREFIXES)
+            known_free = (
+                rule is not None
+                or resource_type in NO_IDLE_CHARGE
+                or resource_type in per_use_types
+                or resource_type.startswith(NO_IDLE_CHARGE_PREFIXES)
+            )
+            if isinstance(outcome, Unpriced) or not known_free:
+                reason = outcome.reason if isinstance(outcome, Unpriced) else NO_RULE_REASON
+                unpriced.append(Skipped(stack.name, logical_id, path or logical_id, resource_type, reason))
+            elif not usages:
+                skipped.append(
+                    Skipped(stack.name, logical_id, path or logical_id, resource_type, NO_IDLE_CHARGE_REASON)
                 )
-                reason = NO_IDLE_CHARGE_REASON if known else "no price rule for this type: counted as $0"
-                skipped.append(Skipped(stack.name, logical_id, path or logical_id, resource_type, reason))
         costs.append(cost)
     present = keys_used | types_seen
     per_use = [price for price in prices.per_use if present.intersection(price.applies_to)]
@@ -475,7 +572,7 @@ def estimate(stacks: Sequence[Stack], prices: PriceTable, assembly: str = "") ->
     notes += [
         f"{prices.idle[key].free_tier} (not subtracted)" for key in sorted(keys_used) if prices.idle[key].free_tier
     ]
-    return Estimate(assembly, prices, costs, skipped, per_use, notes)
+    return Estimate(assembly, prices, costs, skipped, per_use, notes, unpriced)
 
 
 def render_text(result: Estimate, *, verbose: bool = False) -> str:
@@ -500,7 +597,13 @@ def render_text(result: Estimate, *, verbose: bool = False) -> str:
         if not stack.lines:
             out.append("  nothing that bills while idle")
         out.append(f"  {stack.name} total: {usd(stack.total)} a month")
-    out += ["", f"Total: {usd(result.total)} a month while idle"]
+    if result.unpriced:
+        count = plural(len(result.unpriced), "resource")
+        out += ["", f"Total: {usd(result.total)} a month while idle, not counting {count} not priced (below)"]
+        out += ["", "Not priced (they may bill while idle: price them by hand, or add a rule to scripts/cost.py):"]
+        out += [f"  {s.stack}  {s.path}  {s.resource_type}: {s.reason}" for s in result.unpriced]
+    else:
+        out += ["", f"Total: {usd(result.total)} a month while idle"]
     if result.notes:
         out += ["", "Notes (free tiers are per account, shared with everything else in it):"]
         out += [f"  {note}" for note in result.notes]
@@ -550,6 +653,11 @@ def to_json(result: Estimate) -> dict[str, Any]:
             for stack in result.stacks
         ],
         "total_usd": round(result.total, 2),
+        "total_is_complete": not result.unpriced,
+        "unpriced": [
+            {"stack": s.stack, "logical_id": s.logical_id, "path": s.path, "type": s.resource_type, "reason": s.reason}
+            for s in result.unpriced
+        ],
         "notes": list(result.notes),
         "no_idle_charge": [
             {"stack": s.stack, "logical_id": s.logical_id, "path": s.path, "type": s.resource_type, "reason": s.reason}
@@ -589,6 +697,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(to_json(result), indent=2))
     else:
         print(render_text(result, verbose=args.verbose), end="")
+    if args.max_total is not None and result.unpriced:
+        count = plural(len(result.unpriced), "resource")
+        print(f"cannot check --max-total: {count} not priced, the total leaves them out", file=sys.stderr)
+        return 1
     if args.max_total is not None and round(result.total, 2) > args.max_total:
         print(f"idle total {usd(result.total)} a month is above --max-total {usd(args.max_total)}", file=sys.stderr)
         return 1

@@ -26,8 +26,11 @@ CONTEXT_KEY = "genai"
 ROOT = Path(__file__).resolve().parents[1]
 
 PROFILES = ("dev", "prod")
-# The interface endpoints the stack's Lambdas call; each costs about $7.30 per AZ per month.
+# The interface endpoints a function in the VPC may call; each costs about $7.30 per AZ per month.
 INTERFACE_ENDPOINTS = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent", "bedrock-agentcore", "xray")
+# The ones the functions in the VPC call by default. bedrock-agent (the control plane) is not among them: the
+# functions that call it (ingestion, the agent's status tools) handle no customer data and run outside the VPC.
+DEFAULT_INTERFACE_ENDPOINTS = tuple(name for name in INTERFACE_ENDPOINTS if name != "bedrock-agent")
 # The values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -331,7 +334,9 @@ class NetworkConfig:
     egress: str = setting(Choice("none", "nat"), "none", help="nat: adds public subnets and NAT gateways")
     nat_gateways: int = setting(PER_AZ, dev=1, prod=3, help="With egress=nat; the profile's count shrinks to max_azs")
     interface_endpoints: tuple[str, ...] = setting(
-        Subset(INTERFACE_ENDPOINTS), list(INTERFACE_ENDPOINTS), help="Each costs about $7.30 per AZ per month"
+        Subset(INTERFACE_ENDPOINTS),
+        list(DEFAULT_INTERFACE_ENDPOINTS),
+        help="Each costs about $7.30 per AZ per month; bedrock-agent is off (no function in the VPC calls it)",
     )
     endpoint_azs: int = setting(PER_AZ, dev=1, prod=2, help="AZs with interface endpoints; shrinks to max_azs too")
 

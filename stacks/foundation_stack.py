@@ -88,10 +88,6 @@ class FoundationStack(cdk.Stack):
             alerts=self.alerts,
         )
 
-        # The initial sync calls bedrock-agent through its endpoint and answers CloudFormation through S3: it is
-        # created after both routes exist (and their private DNS resolves) and deleted before they go.
-        self.ingestion.initial_sync.node.add_dependency(*self.network.routes_to("bedrock-agent"))
-
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.alerts.topic.topic_arn)
         cdk.CfnOutput(self, "KnowledgeBaseId", value=self.knowledge_base.knowledge_base_id)
         cdk.CfnOutput(self, "DataSourceId", value=self.knowledge_base.data_source_id)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from stacks.config import (
-    INTERFACE_ENDPOINTS,
+    DEFAULT_INTERFACE_ENDPOINTS,
     LOG_RETENTION_DAYS,
     PII_ENTITIES,
     PROFILES,
@@ -33,7 +33,7 @@ def test_defaults_are_the_dev_profile_with_data_retained() -> None:
     assert not config.network.has_egress
     assert config.network.max_azs == 2
     assert config.network.endpoint_azs == 1
-    assert config.network.interface_endpoints == INTERFACE_ENDPOINTS
+    assert config.network.interface_endpoints == DEFAULT_INTERFACE_ENDPOINTS
 
 
 def test_prod_profile_hardens_the_defaults_and_still_retains_data() -> None:

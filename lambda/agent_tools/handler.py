@@ -1,8 +1,10 @@
-"""Lambda target of the agent's AgentCore Gateway: the tools that need no caller identity.
+"""Lambda targets of the agent's AgentCore Gateway: the tools that need no caller identity.
 
 The gateway sends a tool's arguments as the event and names the tool `<target>___<tool>` in the client
 context; each target is a tool group, `<group>.json` beside this file (what the model sees) and its
-runners below. The answer is JSON the gateway hands to the model; a bad call is an error the model reads.
+runners below. Each group has a function of its own whose entry point is `<group>_tools`: it serves that
+group's tools and no other. The answer is JSON the gateway hands to the model; a bad call is an error the
+model reads.
 """
 
 import os
@@ -66,12 +68,12 @@ def tool_name(context: object) -> str:
     return name if isinstance(name, str) else ""
 
 
-def answer(name: str, arguments: object) -> dict[str, Any]:
-    """Run the named tool on its arguments; an unknown tool or a bad input is an error for the model."""
+def answer(served: str, name: str, arguments: object) -> dict[str, Any]:
+    """Run the named tool of group `served`; another group's tool or a bad input is an error for the model."""
     group, _, tool = name.partition(TOOL_SEPARATOR)
-    spec = TOOLS.get((group, tool))
+    spec = TOOLS.get((group, tool)) if group == served else None
     if spec is None:
-        known = ", ".join(f"{g}{TOOL_SEPARATOR}{t}" for g, t in TOOLS)
+        known = ", ".join(f"{g}{TOOL_SEPARATOR}{t}" for g, t in TOOLS if g == served)
         return {"error": f"There is no tool {name or '(unnamed)'}; the tools are {known}."}
     if not isinstance(arguments, Mapping):
         return {"error": "Invalid input: the arguments must be a JSON object."}
@@ -82,16 +84,29 @@ def answer(name: str, arguments: object) -> dict[str, Any]:
     return TOOL_GROUPS[group][tool](arguments)
 
 
-@logger.inject_lambda_context
-def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    """Answer one gateway tool call; an unexpected failure is an error result, never an exception."""
-    name = tool_name(context)
-    logger.append_keys(tool=name)
-    try:
-        result = answer(name, event if event is not None else {})
-    except Exception:
-        logger.exception("Tool failed")
-        result = {"error": f"{name} failed; nothing more is known. Say so."}
-    if "error" in result:
-        logger.info("Tool refused", extra={"reason": result["error"]})
-    return result
+Handler = Callable[[Any, LambdaContext], dict[str, Any]]
+
+
+def serve(group: str) -> Handler:
+    """The entry point of the function behind the gateway target `group`."""
+
+    @logger.inject_lambda_context
+    def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+        """Answer one gateway tool call; an unexpected failure is an error result, never an exception."""
+        name = tool_name(context)
+        logger.append_keys(tool=name)
+        try:
+            result = answer(group, name, event if event is not None else {})
+        except Exception:
+            logger.exception("Tool failed")
+            result = {"error": f"{name} failed; nothing more is known. Say so."}
+        if "error" in result:
+            logger.info("Tool refused", extra={"reason": result["error"]})
+        return result
+
+    return handler
+
+
+HANDLERS: dict[str, Handler] = {group: serve(group) for group in TOOL_GROUPS}
+status_tools = HANDLERS["status"]
+knowledge_tools = HANDLERS["knowledge"]

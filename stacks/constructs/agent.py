@@ -1,8 +1,11 @@
 """The agent on Amazon Bedrock AgentCore: a managed harness, its gateway of tools, and the endpoint the API calls.
 
-Tools are split by who must know the caller. The gateway's Lambda serves those that need no identity (the
+Tools are split by who must know the caller. The gateway's Lambdas serve those that need no identity (the
 time, the knowledge base's sync status, knowledge base search); the ticket tools are inline functions the
 harness hands back to the API, which runs them as the verified caller (lambda/api/tools/).
+
+Each gateway target (tool group) has a function of its own, with only its group's permissions. The status tools
+handle no customer data and run outside the VPC; the knowledge tools return document passages and run inside it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,15 @@ INLINE_TOOLS = LAMBDA_ROOT / "api" / "tools"
 GATEWAY_GROUPS = ("status", "knowledge")
 # Every tool group of lambda/api/tools/ (a <group>.json with its <group>.py): the API runs them as the caller.
 INLINE_GROUPS = tuple(sorted(path.stem for path in INLINE_TOOLS.glob("*.json")))
+TOOL_DESCRIPTIONS = {
+    "status": "The agent's status tools (gateway target): the current time and the knowledge base's sync status",
+    "knowledge": "The agent's knowledge tools (gateway target): knowledge base search",
+}
+# Why a group's function may run outside the VPC (the nag acknowledgement); a group not named here runs inside it.
+OUTSIDE_VPC = {
+    "status": "it handles no customer data: it answers the time and the knowledge base's latest ingestion job "
+    "status and document counts, never a document or a passage.",
+}
 GATEWAY_TOOL_ENTRY = "tools"
 ENDPOINT_NAME = "live"
 
@@ -72,7 +84,7 @@ class Agent(Construct):
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         prefix = stack.stack_name.replace("-", "_")[:32]
-        self.tools = self._tools_function(knowledge_base, baseline)
+        self.tool_functions = {group: self._tools_function(group, knowledge_base, baseline) for group in GATEWAY_GROUPS}
         gateway, gateway_ready = self._gateway(baseline)
 
         self.role = ManagedPolicyRole(
@@ -176,24 +188,26 @@ class Agent(Construct):
             resource_arns=[self.harness_arn, self.endpoint_arn],
         )
 
-    def _tools_function(self, knowledge_base: KnowledgeBase, baseline: Baseline) -> VpcFunction:
+    def _tools_function(self, group: str, knowledge_base: KnowledgeBase, baseline: Baseline) -> VpcFunction:
+        """The function behind one gateway target: its group's tools only, with its group's permissions only."""
+        environment = {"KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id}
+        if group == "status":
+            environment["DATA_SOURCE_ID"] = knowledge_base.data_source_id
         tools = VpcFunction(
             self,
-            "Tools",
+            f"{group.capitalize()}Tools",
             package="agent_tools",
-            description="The agent's gateway tools: current time, knowledge base sync status and search",
+            handler=f"agent_tools.handler.{group}_tools",
+            description=TOOL_DESCRIPTIONS[group],
             baseline=baseline,
-            environment={
-                "KNOWLEDGE_BASE_ID": knowledge_base.knowledge_base_id,
-                "DATA_SOURCE_ID": knowledge_base.data_source_id,
-                "POWERTOOLS_SERVICE_NAME": "genai-agent-tools",
-            },
+            environment={**environment, "POWERTOOLS_SERVICE_NAME": f"genai-agent-{group}-tools"},
             timeout=cdk.Duration.seconds(30),
             requirements=GATEWAY_TOOLS / "requirements.txt",
             concurrency_bound="Only the gateway invokes it, for the harness's bounded turns (agent.max_iterations).",
+            outside_vpc=OUTSIDE_VPC.get(group),
         )
-        knowledge_base.grant_retrieve(tools.role)
-        knowledge_base.grant_sync_status(tools.role)
+        grants = {"status": knowledge_base.grant_sync_status, "knowledge": knowledge_base.grant_retrieve}
+        grants[group](tools.role)
         return tools
 
     def _gateway(self, baseline: Baseline) -> tuple[agentcore.CfnGateway, list[Construct]]:
@@ -202,10 +216,11 @@ class Agent(Construct):
         role = ManagedPolicyRole(
             self,
             "GatewayRole",
-            description="Role of the agent's AgentCore Gateway: invoke the tools function, use the project key",
+            description="Role of the agent's AgentCore Gateway: invoke the tools functions, use the project key",
             assumed_by=agentcore_principal(self),
         )
-        self.tools.function.grant_invoke(role)
+        for tools in self.tool_functions.values():
+            tools.function.grant_invoke(role)
         gateway_arns = stack.format_arn(service="bedrock-agentcore", resource="gateway", resource_name="*")
         via_agentcore = {"kms:ViaService": f"bedrock-agentcore.{stack.region}.amazonaws.com"}
         # The gateway encrypts its configuration with the project key (AgentCore guide, gateway encryption).
@@ -239,12 +254,13 @@ class Agent(Construct):
                 },
             )
         )
-        acknowledge_wildcard(
-            role.policy,
-            f"{self.tools.function.function_arn}:*",
-            "The gateway invokes the tools function by its ARN; lambda:InvokeFunction on <function ARN>:* covers its "
-            "versions and aliases, and no other function.",
-        )
+        for tools in self.tool_functions.values():
+            acknowledge_wildcard(
+                role.policy,
+                f"{tools.function.function_arn}:*",
+                "The gateway invokes each tools function by its ARN; lambda:InvokeFunction on <function ARN>:* covers "
+                "its versions and aliases, and no other function.",
+            )
         gateway = agentcore.CfnGateway(
             self,
             "Gateway",
@@ -273,7 +289,7 @@ class Agent(Construct):
                 target_configuration=agentcore.CfnGatewayTarget.TargetConfigurationProperty(
                     mcp=agentcore.CfnGatewayTarget.McpTargetConfigurationProperty(
                         lambda_=agentcore.CfnGatewayTarget.McpLambdaTargetConfigurationProperty(
-                            lambda_arn=self.tools.function.function_arn,
+                            lambda_arn=self.tool_functions[group].function.function_arn,
                             tool_schema=agentcore.CfnGatewayTarget.ToolSchemaProperty(
                                 inline_payload=[
                                     agentcore.CfnGatewayTarget.ToolDefinitionProperty(

@@ -1,4 +1,8 @@
-"""A Python Lambda function the way this project runs them: in the VPC, traced, encrypted, least privilege."""
+"""A Python Lambda function the way this project runs them: in the VPC, traced, encrypted, least privilege.
+
+A function that handles no customer data may run outside the VPC, on Lambda's own network, when it says why in one
+line: that line is the acknowledgement of the NIST 800-53 and HIPAA "LambdaInsideVPC" findings on that function.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambda
 
 
 class VpcFunction(Construct):
-    """One Python function from `lambda/<package>/`, running in the VPC's private subnets."""
+    """One Python function from `lambda/<package>/`, in the VPC's private subnets unless `outside_vpc` says why not."""
 
     def __init__(
         self,
@@ -42,9 +46,13 @@ class VpcFunction(Construct):
         handler: str = "",
         layers: list[lambda_.ILayerVersion] | None = None,
         wildcard_note: str = "",
+        outside_vpc: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        vpc, key = baseline.vpc, baseline.key
+        if outside_vpc is not None and (not outside_vpc.strip() or "\n" in outside_vpc):
+            raise ValueError(f"{package}: outside_vpc must be a one-line reason, got {outside_vpc!r}")
+        in_vpc = outside_vpc is None
+        key = baseline.key
         self.role = ManagedPolicyRole(
             self,
             "Role",
@@ -54,15 +62,17 @@ class VpcFunction(Construct):
         self.log_group = logs.LogGroup(
             self, "Logs", encryption_key=key, retention=baseline.log_retention, removal_policy=baseline.removal_policy
         )
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description=f"Lambda function {package}: outbound HTTPS only",
-            allow_all_outbound=False,
-        )
-        # The private subnets route only to VPC endpoints (and, in egress mode, to NAT): HTTPS is all it needs.
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        self.security_group: ec2.SecurityGroup | None = None
+        if in_vpc:
+            self.security_group = ec2.SecurityGroup(
+                self,
+                "SecurityGroup",
+                vpc=baseline.vpc,
+                description=f"Lambda function {package}: outbound HTTPS only",
+                allow_all_outbound=False,
+            )
+            # The private subnets route only to VPC endpoints (and, in egress mode, to NAT): HTTPS is all it needs.
+            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
         self.dead_letter_queue = dead_letter_queue(
             self, "DeadLetterQueue", key=key, holds="the function's failed asynchronous invocations"
         )
@@ -80,9 +90,9 @@ class VpcFunction(Construct):
             timeout=timeout,
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrency,
-            vpc=vpc,
-            vpc_subnets=baseline.subnets,
-            security_groups=[self.security_group],
+            vpc=baseline.vpc if in_vpc else None,
+            vpc_subnets=baseline.subnets if in_vpc else None,
+            security_groups=[self.security_group] if self.security_group else None,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -96,19 +106,27 @@ class VpcFunction(Construct):
                 *(layers or []),
             ],
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ManageNetworkInterfacesInTheVpc",
-                actions=[
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=["*"],
+        if in_vpc:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ManageNetworkInterfacesInTheVpc",
+                    actions=[
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
             )
-        )
+        else:
+            for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+                acknowledge(
+                    self.function,
+                    f"{pack}-LambdaInsideVPC",
+                    f"This function runs outside the VPC because {outside_vpc}",
+                )
         self.log_group.grant_write(self.role)
         # The key decrypts the environment at start-up and encrypts what lands in the dead-letter queue.
         self.role.add_to_principal_policy(
@@ -123,11 +141,15 @@ class VpcFunction(Construct):
                     "a reservation fails the deploy in accounts with a low quota (new accounts often have 10). "
                     f"{concurrency_bound}",
                 )
+        networking = (
+            "Lambda's VPC networking (ec2:CreateNetworkInterface and the other ENI actions, as in the "
+            "AWSLambdaVPCAccessExecutionRole managed policy) and "
+            if in_vpc
+            else ""
+        )
         acknowledge(
             self.role.policy,
             "AwsSolutions-IAM5[Resource::*]",
-            "Lambda's VPC networking (ec2:CreateNetworkInterface and the other ENI actions, as in the "
-            "AWSLambdaVPCAccessExecutionRole managed policy) and X-Ray's PutTraceSegments/PutTelemetryRecords "
-            "support no resource-level permissions: they need Resource *"
-            + (f"; {wildcard_note}." if wildcard_note else "."),
+            f"{networking}X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions: "
+            f"they need Resource *" + (f"; {wildcard_note}." if wildcard_note else "."),
         )

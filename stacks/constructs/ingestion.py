@@ -31,6 +31,11 @@ OUTCOME_WINDOW_MINUTES = 15
 SERVICE = "genai-ingestion"
 # Lambda's minimum for an SQS event source's maximum concurrency; ingestion jobs run one at a time anyway.
 MAX_CONCURRENCY = 2
+# Why the function runs outside the VPC (the nag acknowledgement); there it needs no bedrock-agent endpoint.
+OUTSIDE_VPC = (
+    "it handles no customer data: it starts and lists ingestion jobs named by S3 object keys, copies the "
+    "repository's own sample documents and counts job outcomes, while Bedrock reads the documents from S3 itself."
+)
 
 
 class IngestionPipeline(Construct):
@@ -98,6 +103,7 @@ class IngestionPipeline(Construct):
             },
             timeout=FUNCTION_TIMEOUT,
             concurrency_bound=f"Its queue's event source mapping runs at most {MAX_CONCURRENCY} at a time.",
+            outside_vpc=OUTSIDE_VPC,
         )
         knowledge_base.grant_sync(self.function.role)
         self.queue.grant_consume_messages(self.function.role)

@@ -78,8 +78,6 @@ class Network(Construct):
             removal_policy=removal_policy,
         )
         self.workload_subnets = ec2.SubnetSelection(subnet_type=private_type)
-        # A function in the private subnets answers CloudFormation (a pre-signed S3 URL) through it.
-        self.s3_endpoint = self.vpc.node.find_child("S3")
         for subnet in self.vpc.public_subnets:
             _acknowledge_nat_route(subnet.node.find_child("DefaultRoute"))
 
@@ -105,10 +103,6 @@ class Network(Construct):
                 open=False,
                 private_dns_enabled=True,
             )
-
-    def routes_to(self, *services: str) -> list[IConstruct]:
-        """What a function in the private subnets needs to reach `services` and S3: wait for it, delete after it."""
-        return [self.s3_endpoint, *(self.endpoints[name] for name in services if name in self.endpoints)]
 
     def _flow_log_role(self) -> iam.IRole:
         """The role VPC Flow Logs assumes to deliver this VPC's records."""

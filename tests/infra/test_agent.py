@@ -201,15 +201,22 @@ def test_the_gateway_uses_iam_and_the_project_key(application: assertions.Templa
     assert "EncryptionKey" in json.dumps(properties["KmsKeyArn"])
 
 
-def test_the_gateway_role_invokes_the_tools_function_and_uses_the_key_through_agentcore_only(
+def _tools_function(template: assertions.Template, group: str) -> str:
+    """The logical id of the function behind the gateway target `group`."""
+    function_id, _ = _one(template, "AWS::Lambda::Function", f"Application/Agent/{group.capitalize()}Tools/")
+    return function_id
+
+
+def test_the_gateway_role_invokes_the_tools_functions_and_uses_the_key_through_agentcore_only(
     application: assertions.Template,
 ) -> None:
     statements = _statements(application, "Application/Agent/GatewayRole/")
-    function_id, _ = _one(application, "AWS::Lambda::Function", "Application/Agent/Tools/")
+    function_ids = {_tools_function(application, group) for group in GATEWAY_GROUPS}
 
     (invoke,) = [s for s in statements.values() if s["Action"] == "lambda:InvokeFunction"]
-    assert function_id in json.dumps(invoke["Resource"])
-    assert {json.dumps(r).count(function_id) for r in invoke["Resource"]} == {1}
+    invoked = {function_id for function_id in function_ids for r in invoke["Resource"] if function_id in json.dumps(r)}
+    assert invoked == function_ids
+    assert len(invoke["Resource"]) == 2 * len(function_ids)  # each function and its versions, nothing else
     key_statements = [s for s in statements.values() if str(s["Action"]).startswith(("kms:", "['kms:"))]
     assert key_statements
     for statement in key_statements:
@@ -219,10 +226,11 @@ def test_the_gateway_role_invokes_the_tools_function_and_uses_the_key_through_ag
 
 
 @pytest.mark.parametrize("group", sorted(GATEWAY_GROUPS))
-def test_each_gateway_target_serves_one_tool_group_from_the_tools_function(
+def test_each_gateway_target_serves_one_tool_group_from_a_function_of_its_own(
     application: assertions.Template, group: str
 ) -> None:
-    function_id, _ = _one(application, "AWS::Lambda::Function", "Application/Agent/Tools/")
+    function_id = _tools_function(application, group)
+    _, function = _one(application, "AWS::Lambda::Function", f"Application/Agent/{group.capitalize()}Tools/")
     targets = {
         t["Properties"]["Name"]: t
         for t in resources_at(application, "AWS::BedrockAgentCore::GatewayTarget", "Application/Agent/").values()
@@ -233,6 +241,7 @@ def test_each_gateway_target_serves_one_tool_group_from_the_tools_function(
 
     assert set(targets) == set(GATEWAY_GROUPS)
     assert lambda_["LambdaArn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert function["Properties"]["Handler"] == f"agent_tools.handler.{group}_tools"
     assert target["Properties"]["CredentialProviderConfigurations"] == [{"CredentialProviderType": "GATEWAY_IAM_ROLE"}]
     assert set(tools) == {tool["name"] for tool in GATEWAY_GROUPS[group]["tools"]}
     for tool in GATEWAY_GROUPS[group]["tools"]:
@@ -242,12 +251,20 @@ def test_each_gateway_target_serves_one_tool_group_from_the_tools_function(
         assert schema.get("Required", []) == tool["inputSchema"].get("required", [])
 
 
-def test_the_tools_function_reads_the_knowledge_base_and_nothing_else(application: assertions.Template) -> None:
-    statements = _statements(application, "Application/Agent/Tools/")
+@pytest.mark.parametrize(
+    ("group", "allowed", "in_vpc"),
+    [("status", "bedrock:ListIngestionJobs", False), ("knowledge", "bedrock:Retrieve", True)],
+)
+def test_each_tools_function_has_its_groups_permission_only(
+    application: assertions.Template, group: str, allowed: str, in_vpc: bool
+) -> None:
+    statements = _statements(application, f"Application/Agent/{group.capitalize()}Tools/")
     actions = sorted(
         a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     )
+    _, function = _one(application, "AWS::Lambda::Function", f"Application/Agent/{group.capitalize()}Tools/")
 
-    bedrock = [a for a in actions if a.startswith("bedrock")]
-    assert bedrock == ["bedrock:ListIngestionJobs", "bedrock:Retrieve"]
+    assert [a for a in actions if a.startswith("bedrock")] == [allowed]
     assert not [a for a in actions if a.startswith("dynamodb:")]
+    # The status tools handle no customer data and run outside the VPC; the knowledge tools return passages.
+    assert ("VpcConfig" in function["Properties"]) is in_vpc

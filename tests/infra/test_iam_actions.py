@@ -112,10 +112,11 @@ NEEDS = {
     "s3:PutObject": {"s3:PutObject"},
 }
 # What each function's code calls: the API declares it (api.clients.OPERATIONS, checked against its calls in the
-# API tests); the two others call few enough to list here.
+# API tests); the others call few enough to list here.
 CALLS = {
     "Application/Api/Function/": {f"{s}:{o}" for s, ops in OPERATIONS.items() for o in ops},
-    "Application/Agent/Tools/": {"bedrock-agent:ListIngestionJobs", "bedrock-agent-runtime:Retrieve"},
+    "Application/Agent/StatusTools/": {"bedrock-agent:ListIngestionJobs"},
+    "Application/Agent/KnowledgeTools/": {"bedrock-agent-runtime:Retrieve"},
     "Foundation/Ingestion/Function/": {
         "bedrock-agent:ListIngestionJobs",
         "bedrock-agent:StartIngestionJob",

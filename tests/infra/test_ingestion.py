@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
@@ -66,14 +65,9 @@ def test_event_source_debounces_bursts_and_reports_partial_failures(foundation: 
     }
 
 
-def test_function_runs_in_the_private_subnets_traced_on_arm(foundation: assertions.Template) -> None:
+def test_function_runs_outside_the_vpc_traced_on_arm(foundation: assertions.Template) -> None:
     _, function = _one(foundation, "AWS::Lambda::Function")
     properties = function["Properties"]
-    private_subnets = sorted(
-        logical_id
-        for logical_id, subnet in foundation.find_resources("AWS::EC2::Subnet").items()
-        if {"Key": "aws-cdk:subnet-name", "Value": "Private"} in subnet["Properties"]["Tags"]
-    )
 
     assert properties["Runtime"] == "python3.14"
     assert properties["Architectures"] == ["arm64"]
@@ -82,7 +76,9 @@ def test_function_runs_in_the_private_subnets_traced_on_arm(foundation: assertio
     assert properties["TracingConfig"] == {"Mode": "Active"}
     assert "ReservedConcurrentExecutions" not in properties  # its event source runs at most two at a time
     assert properties["KmsKeyArn"] == _key_arn(foundation)
-    assert sorted(s["Ref"] for s in properties["VpcConfig"]["SubnetIds"]) == private_subnets
+    # It handles no customer data (Bedrock reads the documents from S3), so it needs no bedrock-agent endpoint.
+    assert "VpcConfig" not in properties
+    assert not resources_at(foundation, "AWS::EC2::SecurityGroup", "Foundation/Ingestion/")
     assert properties["Environment"]["Variables"] == {
         "KNOWLEDGE_BASE_ID": {"Fn::GetAtt": [KB, "KnowledgeBaseId"]},
         "DATA_SOURCE_ID": {"Fn::GetAtt": [DATA_SOURCE, "DataSourceId"]},
@@ -102,15 +98,6 @@ def test_function_log_group_is_encrypted_with_retention(foundation: assertions.T
     }
 
 
-def test_function_may_only_send_https(foundation: assertions.Template) -> None:
-    _, group = _one(foundation, "AWS::EC2::SecurityGroup")
-
-    assert "SecurityGroupIngress" not in group["Properties"]
-    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in group["Properties"]["SecurityGroupEgress"]] == [
-        ("tcp", 443, 443)
-    ]
-
-
 def test_function_role_statements_are_exactly_what_it_uses(foundation: assertions.Template) -> None:
     _, policy = _one(foundation, "AWS::IAM::ManagedPolicy")
     actions = sorted(
@@ -121,8 +108,6 @@ def test_function_role_statements_are_exactly_what_it_uses(foundation: assertion
     assert sorted(resources) == sorted(
         [
             "['bedrock:GetIngestionJob', 'bedrock:ListIngestionJobs', 'bedrock:StartIngestionJob']",
-            "['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', "
-            "'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses']",
             "['logs:CreateLogStream', 'logs:PutLogEvents']",
             "['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', "
             "'sqs:ReceiveMessage']",
@@ -135,7 +120,7 @@ def test_function_role_statements_are_exactly_what_it_uses(foundation: assertion
     )
     assert KB in resources["['bedrock:GetIngestionJob', 'bedrock:ListIngestionJobs', 'bedrock:StartIngestionJob']"]
     assert "/documents/samples/*" in resources["s3:PutObject"]
-    assert "Resource': '*'" not in str([r for a, r in actions if not a.startswith(("['ec2", "['xray"))])
+    assert "Resource': '*'" not in str([r for a, r in actions if not a.startswith("['xray")])
 
 
 def test_initial_sync_runs_on_deploy_and_seeds_the_samples_in_dev(foundation: assertions.Template) -> None:
@@ -193,15 +178,13 @@ def test_outputs_tell_the_deployer_how_to_use_the_knowledge_base(assembly: Any) 
     assert "aws s3 cp" in str(outputs["AddDocuments"]["Value"])
 
 
-def test_the_initial_sync_waits_for_its_routes_and_gives_up_in_minutes(foundation: assertions.Template) -> None:
+def test_the_initial_sync_needs_no_vpc_route_and_gives_up_in_minutes(foundation: assertions.Template) -> None:
     ((_, sync),) = foundation.find_resources("Custom::KnowledgeBaseSync").items()
-    endpoints = foundation.find_resources("AWS::EC2::VPCEndpoint")
-    s3 = next(i for i, e in endpoints.items() if "s3" in json.dumps(e["Properties"]["ServiceName"]))
-    agent = next(i for i, e in endpoints.items() if '.bedrock-agent"' in json.dumps(e["Properties"]["ServiceName"]))
+    endpoints = set(foundation.find_resources("AWS::EC2::VPCEndpoint"))
 
-    # It calls bedrock-agent through its endpoint and answers CloudFormation through S3: created after
-    # both, deleted before them; a lost reply fails the deploy in ten minutes, not the default hour.
-    assert {s3, agent} <= set(sync["DependsOn"])
+    # Its function runs outside the VPC: it reaches bedrock-agent and CloudFormation's S3 URL on Lambda's own
+    # network, so it waits for no endpoint; a lost reply fails the deploy in ten minutes, not the default hour.
+    assert not endpoints & set(sync.get("DependsOn", []))
     assert int(sync["Properties"]["ServiceTimeout"]) == 600
 
 

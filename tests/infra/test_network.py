@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import assertions
 from aws_cdk.assertions import Match
 
-from stacks.config import INTERFACE_ENDPOINTS
+from stacks.config import DEFAULT_INTERFACE_ENDPOINTS, INTERFACE_ENDPOINTS
 from tests.synth import resources_at
 
 
@@ -98,11 +98,17 @@ def test_interface_endpoints_are_the_configured_set_in_the_endpoint_azs(foundati
     interfaces = [p for p in _props(foundation, "AWS::EC2::VPCEndpoint") if p["VpcEndpointType"] == "Interface"]
 
     services = sorted(p["ServiceName"]["Fn::Join"][1][-1].removeprefix(".") for p in interfaces)
-    assert services == sorted(INTERFACE_ENDPOINTS)
+    assert services == sorted(DEFAULT_INTERFACE_ENDPOINTS)
     for endpoint in interfaces:
         assert endpoint["PrivateDnsEnabled"] is True
         assert len(endpoint["SubnetIds"]) == 1  # dev: endpoint_azs = 1
         assert len(endpoint["SecurityGroupIds"]) == 1
+
+
+def test_the_default_endpoints_leave_out_the_bedrock_agent_control_plane_but_offer_it() -> None:
+    # No function in the VPC calls it (tests/infra/test_functions.py); a fork that moves one in turns it on.
+    assert "bedrock-agent" in INTERFACE_ENDPOINTS
+    assert set(DEFAULT_INTERFACE_ENDPOINTS) == set(INTERFACE_ENDPOINTS) - {"bedrock-agent"}
 
 
 def test_endpoint_security_groups_admit_only_https_from_the_vpc_and_send_nothing(
@@ -110,7 +116,7 @@ def test_endpoint_security_groups_admit_only_https_from_the_vpc_and_send_nothing
 ) -> None:
     groups = _props(foundation, "AWS::EC2::SecurityGroup")
 
-    assert len(groups) == len(INTERFACE_ENDPOINTS)
+    assert len(groups) == len(DEFAULT_INTERFACE_ENDPOINTS)
     for group in groups:
         assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in group["SecurityGroupIngress"]] == [
             ("tcp", 443, 443, "10.0.0.0/16")

@@ -22,7 +22,9 @@ from scripts.cost import (
     load_assembly,
     load_prices,
     main,
+    render_text,
 )
+from tests.synth import Assembly
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "cost.py"
@@ -248,10 +250,12 @@ def test_secrets_budget_actions_and_machine_clients_bill_monthly_but_budgets_and
 
     assert monthly(result) == {
         ("Secret", "secrets_manager_secret"): pytest.approx(0.80),  # the replica is a second secret
+        ("Budget", "budget"): 0.0,  # listed, at the Price List's $0.00 a budget-day without actions
         ("Action", "budget_action"): pytest.approx(BUDGET_ACTION_MONTH),
         ("Machine", "cognito_m2m_app_client"): pytest.approx(6.00),
         ("Stage", "api_gateway_cache"): pytest.approx(CACHE_MONTH),
     }
+    assert not result.unpriced
 
 
 def test_agentcore_resources_are_listed_at_zero_with_their_per_use_prices(tmp_path: Path) -> None:
@@ -261,6 +265,91 @@ def test_agentcore_resources_are_listed_at_zero_with_their_per_use_prices(tmp_pa
     assert (line.path, line.monthly) == ("Stack/Agent/Memory", 0.0)
     assert "no idle charge" in line.what
     assert {price.service for price in result.per_use} == {"AgentCore Memory"}
+
+
+@pytest.mark.parametrize(
+    ("schedule", "label"),
+    [
+        ("rate(15 minutes)", "2,920 runs a month"),
+        ("rate(1 minute)", "43,800 runs a month"),
+        ("rate(2 hours)", "365 runs a month"),
+        ("rate(1 day)", "30 runs a month"),
+        ("cron(0 6 * * ? *)", "1 rule"),
+    ],
+)
+def test_a_scheduled_rule_is_free_and_says_how_often_it_runs_its_targets(
+    tmp_path: Path, schedule: str, label: str
+) -> None:
+    result = run(
+        tmp_path,
+        {
+            "Schedule": resource("AWS::Events::Rule", "Stack/Schedule", ScheduleExpression=schedule),
+            "Pattern": resource("AWS::Events::Rule", EventPattern={"source": ["aws.s3"]}),
+        },
+    )
+
+    (line,) = result.stacks[0].lines
+    assert (line.logical_id, line.price_key, line.monthly) == ("Schedule", "eventbridge_scheduled_rule", 0.0)
+    assert line.quantity_label == label
+    assert schedule in line.what
+    assert any(note.startswith(f"Stack/Schedule: {schedule} runs its targets") for note in result.notes)
+    assert [s.logical_id for s in result.skipped] == ["Pattern"]  # a rule on events bills nothing itself
+    assert not result.unpriced
+
+
+def test_what_bills_only_with_traffic_is_free_while_idle_and_listed_with_verbose(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        {
+            "Profile": resource("AWS::Bedrock::ApplicationInferenceProfile", InferenceProfileName="p"),
+            "Function": resource("AWS::Lambda::Function", MemorySize=256),
+            "Version": resource("AWS::Lambda::Version", FunctionName={"Ref": "Function"}),
+            "Mapping": resource("AWS::Lambda::EventSourceMapping", BatchSize=10),
+            "Table": resource("AWS::DynamoDB::Table", BillingMode="PAY_PER_REQUEST"),
+            "Sync": resource("Custom::KnowledgeBaseSync", ServiceToken="arn"),
+            "Plain": resource("AWS::CloudFormation::CustomResource", ServiceToken="arn"),
+            "Topic": resource("AWS::SNS::Topic"),
+            "Subscription": resource("AWS::SNS::Subscription", Protocol="email"),
+        },
+    )
+
+    assert result.total == 0.0
+    assert not result.stacks[0].lines
+    assert not result.unpriced
+    assert {s.logical_id: s.reason for s in result.skipped} == dict.fromkeys(
+        ("Profile", "Function", "Version", "Mapping", "Table", "Sync", "Plain", "Topic", "Subscription"),
+        "no idle charge",
+    )
+
+
+@pytest.mark.parametrize(
+    ("type_", "props", "reason"),
+    [
+        ("AWS::Lambda::Alias", {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 2}}, "concurrency"),
+        (
+            "AWS::Lambda::Version",
+            {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 1}},
+            "concurrency",
+        ),
+        ("AWS::Lambda::EventSourceMapping", {"ProvisionedPollerConfig": {"MinimumPollers": 1}}, "pollers"),
+        ("AWS::DynamoDB::Table", {"BillingMode": "PROVISIONED"}, "capacity"),
+        ("AWS::DynamoDB::Table", {}, "capacity"),  # CloudFormation's default billing mode is PROVISIONED
+        # A family no longer vouches for its members: these two bill while idle.
+        ("AWS::EC2::RouteServer", {"AmazonSideAsn": 65000}, "no price rule for this type"),
+        ("AWS::Cognito::UserPoolReplica", {}, "no price rule for this type"),
+        ("AWS::Made::Up", {}, "no price rule for this type"),
+    ],
+)
+def test_what_may_bill_while_idle_without_a_price_is_never_counted_as_free_in_silence(
+    tmp_path: Path, type_: str, props: dict[str, Any], reason: str
+) -> None:
+    result = run(tmp_path, {"Thing": resource(type_, "Stack/Thing", **props), "Key": resource("AWS::KMS::Key")})
+
+    (unpriced,) = result.unpriced
+    assert (unpriced.path, unpriced.resource_type) == ("Stack/Thing", type_)
+    assert reason in unpriced.reason
+    assert "Thing" not in {s.logical_id for s in result.skipped}
+    assert result.total == pytest.approx(1.00)
 
 
 # --- totals, output and options ---
@@ -374,22 +463,38 @@ def test_the_script_runs_from_the_command_line_and_exits_1_above_the_limit(tmp_p
     assert "idle total $1.00 a month is above --max-total $0.50" in done.stderr
 
 
-def test_verbose_lists_what_costs_nothing_and_marks_unknown_types(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    directory = write_assembly(
-        tmp_path / "cdk.out",
-        {"A": {"Queue": resource("AWS::SQS::Queue", "A/Queue"), "Odd": resource("AWS::Made::Up", "A/Odd")}},
-    )
+def test_verbose_lists_what_costs_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = write_assembly(tmp_path / "cdk.out", {"A": {"Queue": resource("AWS::SQS::Queue", "A/Queue")}})
 
     assert main(["--assembly", str(directory)]) == 0
-    assert "A/Odd" not in capsys.readouterr().out
+    assert "A/Queue" not in capsys.readouterr().out
 
     assert main(["--assembly", str(directory), "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "  A  A/Queue  AWS::SQS::Queue: no idle charge\n" in out
-    assert "  A  A/Odd  AWS::Made::Up: no price rule for this type: counted as $0\n" in out
-    assert "  A total: $0.00 a month\n" in out
+    assert "\nTotal: $0.00 a month while idle\n" in out
+
+
+def test_a_type_without_a_price_is_shown_left_out_of_the_total_and_fails_max_total(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = write_assembly(
+        tmp_path / "cdk.out",
+        {"A": {"Key": resource("AWS::KMS::Key", "A/Key"), "Odd": resource("AWS::Made::Up", "A/Odd")}},
+    )
+
+    assert main(["--assembly", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert "\nTotal: $1.00 a month while idle, not counting 1 resource not priced (below)\n" in out
+    assert "  A  A/Odd  AWS::Made::Up: no price rule for this type\n" in out
+
+    assert main(["--assembly", str(directory), "--max-total", "100"]) == 1
+    assert "cannot check --max-total: 1 resource not priced" in capsys.readouterr().err
+
+    assert main(["--assembly", str(directory), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["total_usd"], report["total_is_complete"]) == (1.00, False)
+    assert [(u["path"], u["type"]) for u in report["unpriced"]] == [("A/Odd", "AWS::Made::Up")]
 
 
 def test_without_a_manifest_every_template_is_read(tmp_path: Path) -> None:
@@ -461,8 +566,40 @@ def test_the_rules_use_every_idle_price_and_nothing_outside_the_table(tmp_path: 
         "Client": resource("AWS::Cognito::UserPoolClient", AllowedOAuthFlows=["client_credentials"]),
         "Stage": resource("AWS::ApiGateway::Stage", CacheClusterEnabled=True),
         "Gateway": resource("AWS::BedrockAgentCore::Gateway"),
+        "Budget": resource("AWS::Budgets::Budget", Budget={"BudgetType": "COST"}),
+        "Schedule": resource("AWS::Events::Rule", ScheduleExpression="rate(1 hour)"),
     }
 
     result = run(tmp_path, everything)
 
     assert {line.price_key for line in result.stacks[0].lines} == set(PRICES.idle)
+
+
+# --- the idle budgets of the named configurations (tests/synth.py), from the session's synthesized assemblies ---
+
+# The ceilings: the default (dev) configuration and prod, each with the agent on AgentCore.
+IDLE_BUDGETS = {"assembly": 40.00, "prod_assembly": 90.00}
+
+
+@pytest.mark.parametrize(("variant", "ceiling"), IDLE_BUDGETS.items(), ids=["default", "prod"])
+def test_the_named_configurations_stay_within_their_idle_budget(
+    variant: str, ceiling: float, request: pytest.FixtureRequest
+) -> None:
+    assembly: Assembly = request.getfixturevalue(variant)
+
+    result = estimate(load_assembly(assembly.outdir), PRICES)
+
+    assert not result.unpriced, render_text(result)
+    assert result.total <= ceiling, render_text(result)
+
+
+@pytest.mark.parametrize("variant", ["assembly", "prod_assembly", "flipped_assembly"])
+def test_every_resource_of_the_named_configurations_is_priced_or_known_to_be_free(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    assembly: Assembly = request.getfixturevalue(variant)
+
+    result = estimate(load_assembly(assembly.outdir), PRICES)
+
+    assert [(s.path, s.resource_type, s.reason) for s in result.unpriced] == []
+    assert {stack.name for stack in result.stacks} == {"Foundation", "Application"}

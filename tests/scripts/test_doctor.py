@@ -549,7 +549,7 @@ def test_concurrency_fails_and_warns_on_a_new_accounts_limit(aws: Aws) -> None:
 def test_reservations_follow_the_configuration() -> None:
     found = reservations(configure(api={"reserved_concurrency": 7}))
 
-    assert set(found) == {"Ingestion", "Agent/Tools", "Api", "Api/StreamFunction"}
+    assert set(found) == {"Ingestion", "Agent/StatusTools", "Agent/KnowledgeTools", "Api", "Api/StreamFunction"}
     assert found["Api"] == found["Api/StreamFunction"] == 7
 
 
@@ -642,14 +642,15 @@ def test_network_passes_when_every_endpoint_is_offered_in_the_first_az(aws: Aws)
 def test_network_fails_when_an_endpoint_is_missing_from_an_az_it_goes_in(aws: Aws) -> None:
     expect_zones(aws, default_subnets=[])
     for name in ENDPOINTS:
-        expect_endpoint_service(aws, name, ["us-east-1b", "us-east-1c"] if name == "bedrock-agent" else ["us-east-1a"])
+        offered = ["us-east-1b", "us-east-1c"] if name == "bedrock-agentcore" else ["us-east-1a"]
+        expect_endpoint_service(aws, name, offered)
 
     results = check_network(aws, configure(), CONTEXT)
 
-    agent = results[1 + ENDPOINTS.index("bedrock-agent")]
-    assert (agent.status, agent.subject) == (FAIL, "bedrock-agent")
+    agent = results[1 + ENDPOINTS.index("bedrock-agentcore")]
+    assert (agent.status, agent.subject) == (FAIL, "bedrock-agentcore")
     assert agent.detail == "not offered in us-east-1a, where the stack puts it (offered in: us-east-1b, us-east-1c)"
-    assert agent.fix.startswith("drop bedrock-agent from network.interface_endpoints")
+    assert agent.fix.startswith("drop bedrock-agentcore from network.interface_endpoints")
 
 
 def test_network_places_endpoints_in_the_azs_with_a_default_subnet(aws: Aws) -> None:

@@ -1,4 +1,7 @@
-"""The gateway's Lambda target: the tool named in the client context runs on the event, or the model reads why not."""
+"""The gateway's Lambda targets: the tool named in the client context runs on the event, or the model reads why not.
+
+Each gateway target (tool group) has a function of its own; its entry point serves its own group's tools only.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from .agent_tools_fakes import (
     LogLines,
     gateway_context,
     gateway_tool_names,
+    group_files,
     input_schema,
     job_summary,
     list_jobs_params,
@@ -45,6 +49,17 @@ def calls(tools: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str,
     return recorded
 
 
+def group_of(name: str) -> str:
+    """The group whose function serves the gateway tool `name`."""
+    return name.partition("___")[0]
+
+
+def call(tools: ModuleType, name: str, event: Any) -> dict[str, Any]:
+    """A gateway call of `name` on the entry point of the function that serves its group."""
+    result: dict[str, Any] = tools.HANDLERS[group_of(name)](event, gateway_context(name))
+    return result
+
+
 def test_configuration_is_read_at_load(load_handler: Callable[[], ModuleType]) -> None:
     module = load_handler()
 
@@ -59,15 +74,38 @@ def test_each_tool_name_reaches_its_own_runner(
 ) -> None:
     arguments = {"query": "How do I sync?"} if name.endswith("___search_documents") else {}
 
-    assert tools.handler(arguments, gateway_context(name)) == {"ran": name}
+    assert call(tools, name, arguments) == {"ran": name}
     assert calls == [(name, arguments)]
+
+
+def test_each_group_has_an_entry_point_of_its_own(tools: ModuleType) -> None:
+    assert set(tools.HANDLERS) == set(group_files())
+    for group, entry_point in tools.HANDLERS.items():
+        assert getattr(tools, f"{group}_tools") is entry_point
+    assert not hasattr(tools, "handler")  # no entry point serves every group
+
+
+@pytest.mark.parametrize(
+    ("group", "name"),
+    [(group, name) for group in sorted(group_files()) for name in gateway_tool_names() if group_of(name) != group],
+)
+def test_a_function_refuses_the_tools_of_other_groups(
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], group: str, name: str
+) -> None:
+    arguments = {"query": "How do I sync?"} if name.endswith("___search_documents") else {}
+
+    result = tools.HANDLERS[group](arguments, gateway_context(name))
+
+    assert set(result) == {"error"}
+    assert name in result["error"]
+    assert calls == []
 
 
 def test_status_tools_run_for_real(tools: ModuleType, agent_stub: Stubber) -> None:
     agent_stub.add_response("list_ingestion_jobs", {"ingestionJobSummaries": [job_summary()]}, list_jobs_params())
 
-    time = tools.handler({"timezone": "Asia/Tokyo"}, gateway_context("status___current_time"))
-    sync = tools.handler({}, gateway_context("status___knowledge_base_status"))
+    time = tools.status_tools({"timezone": "Asia/Tokyo"}, gateway_context("status___current_time"))
+    sync = tools.status_tools({}, gateway_context("status___knowledge_base_status"))
 
     assert time["iso"] == "2025-03-15T00:09:26+09:00"
     assert sync["status"] == "COMPLETE"
@@ -77,7 +115,7 @@ def test_knowledge_tools_run_for_real(tools: ModuleType, runtime_stub: Stubber) 
     found = {"retrievalResults": [s3_passage("Run make sync.", "documents/guides/sync.md", 0.8)]}
     runtime_stub.add_response("retrieve", found, retrieve_params("How do I sync?", 2))
 
-    result = tools.handler(
+    result = tools.knowledge_tools(
         {"query": "How do I sync?", "max_results": 2}, gateway_context("knowledge___search_documents")
     )
 
@@ -85,7 +123,7 @@ def test_knowledge_tools_run_for_real(tools: ModuleType, runtime_stub: Stubber) 
 
 
 def test_no_arguments_at_all_is_an_empty_object(tools: ModuleType) -> None:
-    assert tools.handler(None, gateway_context("status___current_time"))["timezone"] == "UTC"
+    assert tools.status_tools(None, gateway_context("status___current_time"))["timezone"] == "UTC"
 
 
 @pytest.mark.parametrize(
@@ -101,14 +139,16 @@ def test_no_arguments_at_all_is_an_empty_object(tools: ModuleType) -> None:
         "___current_time",
     ],
 )
-def test_an_unknown_tool_is_an_error_listing_the_tools(
-    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], name: str
+@pytest.mark.parametrize("group", sorted(group_files()))
+def test_an_unknown_tool_is_an_error_listing_the_tools_of_the_group(
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], name: str, group: str
 ) -> None:
-    result = tools.handler({}, gateway_context(name))
+    result = tools.HANDLERS[group]({}, gateway_context(name))
 
     assert set(result) == {"error"}
     assert name in result["error"]
-    assert all(known in result["error"] for known in gateway_tool_names())
+    listed = result["error"].rpartition("the tools are ")[2].rstrip(".").split(", ")
+    assert listed == [known for known in gateway_tool_names() if group_of(known) == group]
     assert calls == []
 
 
@@ -125,13 +165,14 @@ def test_an_unknown_tool_is_an_error_listing_the_tools(
     ],
     ids=["no client context", "no custom", "empty custom", "other key", "null name", "list name", "empty name"],
 )
+@pytest.mark.parametrize("group", sorted(group_files()))
 def test_a_call_without_a_tool_name_is_an_error(
-    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], context: FakeContext
+    tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], context: FakeContext, group: str
 ) -> None:
-    result = tools.handler({}, context)
+    result = tools.HANDLERS[group]({}, context)
 
     assert set(result) == {"error"}
-    assert all(known in result["error"] for known in gateway_tool_names())
+    assert all(known in result["error"] for known in gateway_tool_names() if group_of(known) == group)
     assert calls == []
 
 
@@ -139,7 +180,7 @@ def test_a_call_without_a_tool_name_is_an_error(
 def test_arguments_that_are_not_an_object_are_an_error(
     tools: ModuleType, calls: list[tuple[str, dict[str, Any]]], event: Any
 ) -> None:
-    result = tools.handler(event, gateway_context("status___current_time"))
+    result = tools.status_tools(event, gateway_context("status___current_time"))
 
     assert set(result) == {"error"}
     assert "object" in result["error"]
@@ -186,7 +227,7 @@ def test_arguments_outside_the_schema_are_an_error_naming_the_field(
     arguments: dict[str, Any],
     named: list[str],
 ) -> None:
-    result = tools.handler(arguments, gateway_context(name))
+    result = call(tools, name, arguments)
 
     assert set(result) == {"error"}
     assert all(word in result["error"] for word in named), result["error"]
@@ -200,7 +241,7 @@ def test_the_bounds_of_max_results_are_allowed(
 ) -> None:
     arguments = {"query": "sync", "max_results": max_results}
 
-    assert tools.handler(arguments, gateway_context("knowledge___search_documents")) == {
+    assert tools.knowledge_tools(arguments, gateway_context("knowledge___search_documents")) == {
         "ran": "knowledge___search_documents"
     }
     assert calls == [("knowledge___search_documents", arguments)]
@@ -214,7 +255,7 @@ def test_a_failing_runner_is_an_error_result_not_an_exception(
 
     monkeypatch.setitem(tools.TOOL_GROUPS["status"], "current_time", broken)
 
-    result = tools.handler({}, gateway_context("status___current_time"))
+    result = tools.status_tools({}, gateway_context("status___current_time"))
 
     assert set(result) == {"error"}
     assert "current_time" in result["error"]
@@ -233,14 +274,14 @@ def test_a_broken_clock_is_an_error_result(tools: ModuleType, monkeypatch: pytes
 
     monkeypatch.setattr(tools, "now", broken_clock)
 
-    result = tools.handler({"timezone": "UTC"}, gateway_context("status___current_time"))
+    result = tools.status_tools({"timezone": "UTC"}, gateway_context("status___current_time"))
 
     assert set(result) == {"error"}
     assert "clock" not in result["error"]
 
 
 def test_a_refusal_is_logged_with_the_tool_and_the_reason(tools: ModuleType, log_lines: LogLines) -> None:
-    result = tools.handler({"zone": "Europe/Paris"}, gateway_context("status___current_time"))
+    result = tools.status_tools({"zone": "Europe/Paris"}, gateway_context("status___current_time"))
 
     logged = log_lines()
     assert [(line["level"], line["tool"], line["reason"]) for line in logged] == [
@@ -250,8 +291,8 @@ def test_a_refusal_is_logged_with_the_tool_and_the_reason(tools: ModuleType, log
 
 
 def test_each_call_logs_its_own_tool_name(tools: ModuleType, log_lines: LogLines) -> None:
-    tools.handler({"zone": "x"}, gateway_context("status___current_time"))
-    tools.handler({"top_k": 1}, gateway_context("knowledge___search_documents"))
-    tools.handler({}, FakeContext())
+    tools.status_tools({"zone": "x"}, gateway_context("status___current_time"))
+    tools.knowledge_tools({"top_k": 1}, gateway_context("knowledge___search_documents"))
+    tools.status_tools({}, FakeContext())
 
     assert [line["tool"] for line in log_lines()] == ["status___current_time", "knowledge___search_documents", ""]

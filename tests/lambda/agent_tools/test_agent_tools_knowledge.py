@@ -27,7 +27,7 @@ QUERY = "How do I resync the knowledge base?"
 
 
 def search(tools: ModuleType, **arguments: Any) -> dict[str, Any]:
-    result: dict[str, Any] = tools.handler({"query": QUERY, **arguments}, gateway_context(SEARCH))
+    result: dict[str, Any] = tools.knowledge_tools({"query": QUERY, **arguments}, gateway_context(SEARCH))
     return result
 
 

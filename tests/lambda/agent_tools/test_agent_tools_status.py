@@ -31,7 +31,7 @@ UNAVAILABLE = "unavailable right now"
 
 def time_in(tools: ModuleType, zone: str | None) -> dict[str, Any]:
     arguments = {} if zone is None else {"timezone": zone}
-    result: dict[str, Any] = tools.handler(arguments, gateway_context(CURRENT_TIME))
+    result: dict[str, Any] = tools.status_tools(arguments, gateway_context(CURRENT_TIME))
     return result
 
 
@@ -116,7 +116,7 @@ def test_utc_offset(offset: timedelta, expected: str) -> None:
 def test_the_latest_sync(tools: ModuleType, agent_stub: Stubber) -> None:
     agent_stub.add_response("list_ingestion_jobs", {"ingestionJobSummaries": [job_summary()]}, list_jobs_params())
 
-    assert tools.handler({}, gateway_context(KB_STATUS)) == {
+    assert tools.status_tools({}, gateway_context(KB_STATUS)) == {
         "status": "COMPLETE",
         "started_at": "2025-03-14T15:09:26+00:00",
         "updated_at": "2025-03-14T15:11:31+00:00",
@@ -144,7 +144,7 @@ def test_a_sync_in_progress_without_statistics(agent_stub: Stubber) -> None:
 def test_a_knowledge_base_never_synced(tools: ModuleType, agent_stub: Stubber) -> None:
     agent_stub.add_response("list_ingestion_jobs", {"ingestionJobSummaries": []}, list_jobs_params())
 
-    assert tools.handler({}, gateway_context(KB_STATUS)) == {"status": "NEVER_SYNCED"}
+    assert tools.status_tools({}, gateway_context(KB_STATUS)) == {"status": "NEVER_SYNCED"}
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_a_busy_service_is_unavailable_right_now(
 ) -> None:
     agent_stub.add_client_error("list_ingestion_jobs", code, DENIED_MESSAGE, http_status, list_jobs_params())
 
-    result = tools.handler({}, gateway_context(KB_STATUS))
+    result = tools.status_tools({}, gateway_context(KB_STATUS))
 
     assert set(result) == {"error"}
     assert UNAVAILABLE in result["error"]
@@ -177,7 +177,7 @@ def test_a_refusal_is_a_generic_error_and_the_details_go_to_the_log(
 ) -> None:
     agent_stub.add_client_error("list_ingestion_jobs", code, DENIED_MESSAGE, http_status, list_jobs_params())
 
-    result = tools.handler({}, gateway_context(KB_STATUS))
+    result = tools.status_tools({}, gateway_context(KB_STATUS))
 
     assert set(result) == {"error"}
     assert UNAVAILABLE not in result["error"]
