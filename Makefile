@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CDK := npx --no-install cdk
 LAMBDAS := $(wildcard lambda/*/)
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # PROFILE=prod selects the settings profile for synth, deploy, diff and destroy without editing cdk.json.
 PROFILE_CONTEXT := $(if $(PROFILE),-c genai.profile=$(PROFILE))
 
@@ -38,12 +39,14 @@ lock: $(VENV)/.installed
 synth: setup
 	$(CDK) synth --quiet $(PROFILE_CONTEXT)
 
-## Ruff and mypy.
+## Ruff, mypy and the GitHub workflows' schema.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py stacks scripts tests
 	$(foreach dir,$(LAMBDAS),$(BIN)/mypy $(dir) &&) true
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema custom.github-workflows-require-timeout $(WORKFLOWS)
 
 ## Lint, then the whole test suite (offline).
 test: lint
