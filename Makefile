@@ -7,60 +7,84 @@ VENV := .venv
 BIN := $(VENV)/bin
 CDK := npx --no-install cdk
 LAMBDAS := $(wildcard lambda/*/)
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+# PROFILE=prod selects the settings profile for synth, deploy, diff and destroy without editing cdk.json.
+PROFILE_CONTEXT := $(if $(PROFILE),-c genai.profile=$(PROFILE))
 
-.PHONY: setup synth test lint deploy diff destroy smoke eval-guardrail doctor cost bench clean
+.DEFAULT_GOAL := help
+.PHONY: help setup lock synth test lint deploy diff destroy smoke eval-guardrail doctor cost bench clean
 
+## Every target, one line each.
+help:
+	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z][a-z-]*:/{if (doc) printf "  %-16s %s\n", substr($$1, 1, length($$1) - 1), doc} {doc=""}' $(MAKEFILE_LIST)
+
+## Create .venv from requirements-dev.lock (hash-checked) and install the pinned CDK CLI.
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-synth: setup
-	$(CDK) synth --quiet
+## Regenerate requirements-dev.lock from requirements*.txt (ARGS=--upgrade also moves unpinned packages).
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile requirements-dev.txt --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" --output-file requirements-dev.lock --quiet $(ARGS)
 
+## Synthesize into cdk.out/ and fail on any open compliance finding (PROFILE=prod for the prod profile).
+synth: setup
+	$(CDK) synth --quiet $(PROFILE_CONTEXT)
+
+## Ruff, mypy and the GitHub workflows' schema.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py stacks scripts tests
 	$(foreach dir,$(LAMBDAS),$(BIN)/mypy $(dir) &&) true
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema custom.github-workflows-require-timeout $(WORKFLOWS)
 
+## Lint, then the whole test suite (offline).
 test: lint
 	$(BIN)/pytest
 
+## Deploy every stack (needs AWS credentials; PROFILE=prod, ARGS for the CDK CLI).
 deploy: setup
-	$(CDK) deploy --all
+	$(CDK) deploy --all $(PROFILE_CONTEXT) $(ARGS)
 
+## What a deploy would change in the deployed stacks (needs AWS credentials).
 diff: setup
-	$(CDK) diff --all
+	$(CDK) diff --all $(PROFILE_CONTEXT)
 
+## Delete the stacks; data stores are retained (needs AWS credentials).
 destroy: setup
-	$(CDK) destroy --all
+	$(CDK) destroy --all $(PROFILE_CONTEXT)
 
-# After a deploy: call every API route once (scripts/client.py --help for single calls).
+## After a deploy: call every API route once (scripts/client.py --help for single calls).
 smoke: setup
 	$(BIN)/python scripts/client.py smoke $(ARGS)
 
-# After a deploy: run tests/guardrail_cases.toml through the deployed guardrail (ARGS="--help" for options).
+## After a deploy: run tests/guardrail_cases.toml through the deployed guardrail (ARGS="--help" for options).
 eval-guardrail: setup
 	$(BIN)/python scripts/eval_guardrail.py $(ARGS)
 
-# Before a first deploy: what the account still needs (read-only; needs AWS credentials).
+## Before a first deploy: what the account still needs (read-only; needs AWS credentials).
 doctor: setup
 	$(BIN)/python scripts/doctor.py $(ARGS)
 
-# The idle monthly cost of what `make synth` built, priced from docs/prices.toml.
+## The idle monthly cost of what `make synth` built, priced from docs/prices.toml.
 cost: synth
 	$(BIN)/python scripts/cost.py $(ARGS)
 
+## Synth cost, handler cold import and the wall time of `make test`.
 bench: setup
 	$(BIN)/python scripts/bench.py
 
+## Remove cdk.out and the tools' caches.
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
 
