@@ -360,12 +360,6 @@ def budget_action(props: Mapping[str, Any]) -> list[Usage]:
     return [Usage("budget_action", 1, "budget with an action", "1 budget")]
 
 
-def user_pool_client(props: Mapping[str, Any]) -> list[Usage]:
-    if "client_credentials" not in (props.get("AllowedOAuthFlows") or []):
-        return []
-    return [Usage("cognito_m2m_app_client", 1, "Cognito machine-to-machine app client", "1 app client")]
-
-
 def api_stage(props: Mapping[str, Any]) -> list[Usage]:
     if not props.get("CacheClusterEnabled"):
         return []
@@ -438,7 +432,6 @@ RULES: dict[str, Rule] = {
     "AWS::CloudWatch::CompositeAlarm": composite_alarm,
     "AWS::SecretsManager::Secret": secret,
     "AWS::Budgets::BudgetsAction": budget_action,
-    "AWS::Cognito::UserPoolClient": user_pool_client,
     "AWS::ApiGateway::Stage": api_stage,
     "AWS::Budgets::Budget": budget,
     "AWS::Events::Rule": event_rule,
@@ -473,7 +466,8 @@ NO_IDLE_CHARGE = frozenset(
         "AWS::CloudFormation::CustomResource",
         *(
             f"AWS::Cognito::{name}"
-            for name in ("UserPool", "UserPoolDomain", "UserPoolGroup", "UserPoolResourceServer")
+            # A machine-to-machine client bills only in a month it requests tokens (a per-use price).
+            for name in ("UserPool", "UserPoolClient", "UserPoolDomain", "UserPoolGroup", "UserPoolResourceServer")
         ),
         *(
             f"AWS::EC2::{name}"

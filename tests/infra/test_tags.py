@@ -34,7 +34,7 @@ def _tags(properties: dict[str, Any]) -> dict[str, Any]:
 
 # CDK writes its custom-resource providers as plain CfnResources, which Tags.of does not reach; CloudFormation still
 # gives them the stack's tags when it creates them.
-UNTAGGED_BY_CDK = ("CustomResourceProvider/",)
+UNTAGGED_BY_CDK = ("CustomResourceProvider/Role", "CustomResourceProvider/Handler")
 
 
 @pytest.mark.parametrize("variant", ["assembly", "prod_assembly", "flipped_assembly"])

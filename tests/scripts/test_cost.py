@@ -241,8 +241,6 @@ def test_secrets_budget_actions_and_machine_clients_bill_monthly_but_budgets_and
             "Secret": resource("AWS::SecretsManager::Secret", ReplicaRegions=[{"Region": "us-west-2"}]),
             "Budget": resource("AWS::Budgets::Budget", Budget={"BudgetType": "COST"}),
             "Action": resource("AWS::Budgets::BudgetsAction", BudgetName="b"),
-            "Machine": resource("AWS::Cognito::UserPoolClient", AllowedOAuthFlows=["client_credentials"]),
-            "People": resource("AWS::Cognito::UserPoolClient", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"]),
             "Stage": resource("AWS::ApiGateway::Stage", StageName="prod", CacheClusterEnabled=True),
             "Plain": resource("AWS::ApiGateway::Stage", StageName="dev"),
         },
@@ -252,7 +250,6 @@ def test_secrets_budget_actions_and_machine_clients_bill_monthly_but_budgets_and
         ("Secret", "secrets_manager_secret"): pytest.approx(0.80),  # the replica is a second secret
         ("Budget", "budget"): 0.0,  # listed, at the Price List's $0.00 a budget-day without actions
         ("Action", "budget_action"): pytest.approx(BUDGET_ACTION_MONTH),
-        ("Machine", "cognito_m2m_app_client"): pytest.approx(6.00),
         ("Stage", "api_gateway_cache"): pytest.approx(CACHE_MONTH),
     }
     assert not result.unpriced
@@ -563,7 +560,6 @@ def test_the_rules_use_every_idle_price_and_nothing_outside_the_table(tmp_path: 
         "Composite": resource("AWS::CloudWatch::CompositeAlarm"),
         "Secret": resource("AWS::SecretsManager::Secret"),
         "Action": resource("AWS::Budgets::BudgetsAction"),
-        "Client": resource("AWS::Cognito::UserPoolClient", AllowedOAuthFlows=["client_credentials"]),
         "Stage": resource("AWS::ApiGateway::Stage", CacheClusterEnabled=True),
         "Gateway": resource("AWS::BedrockAgentCore::Gateway"),
         "Budget": resource("AWS::Budgets::Budget", Budget={"BudgetType": "COST"}),
@@ -603,3 +599,15 @@ def test_every_resource_of_the_named_configurations_is_priced_or_known_to_be_fre
 
     assert [(s.path, s.resource_type, s.reason) for s in result.unpriced] == []
     assert {stack.name for stack in result.stacks} == {"Foundation", "Application"}
+
+
+def test_a_machine_client_bills_only_in_months_it_requests_tokens(tmp_path: Path) -> None:
+    # Cognito bills "active" M2M app clients: an idle stack's client requests no token, so it is per-use.
+    result = run(
+        tmp_path, {"Machine": resource("AWS::Cognito::UserPoolClient", AllowedOAuthFlows=["client_credentials"])}
+    )
+
+    assert monthly(result) == {}
+    assert not result.unpriced
+    per_use = {price.key for price in result.per_use}
+    assert {"cognito_m2m_tokens", "cognito_m2m_active_client"} <= per_use
