@@ -282,9 +282,7 @@ class Observability(Construct):
     def _api_latency_alarm(self, config: ObservabilityConfig) -> cloudwatch.Alarm:
         # The buffered function serves every buffered route: its duration is their latency less API Gateway's few
         # milliseconds, in one alarm metric where the routes' own would take one each.
-        duration = self._api.function.function.metric_duration(
-            period=PERIOD, statistic=cloudwatch.Stats.p(90)
-        )
+        duration = self._api.function.function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.p(90))
         return cloudwatch.Alarm(
             self,
             "ApiLatencyAlarm",

@@ -160,11 +160,14 @@ def _model_ids(config: AppConfig) -> set[str]:
     return {model_identifier(config.agent.model, config.agent.inference_profile), config.knowledge_base.embedding_model}
 
 
+BEDROCK_SEARCH = re.compile(r"SEARCH\('\{AWS/Bedrock,ModelId\} MetricName=\"(\w+)\" \"(§\d+§)\"', '[\w.]+', 300\)")
+
+
 def _profile_searches(stacks: Stacks, dashboard: Dashboard) -> dict[str, set[str]]:
     """Bedrock metric name → the application inference profiles a dashboard search names, by model source."""
     found: dict[str, set[str]] = {}
     for search in dashboard.searches():
-        match = re.fullmatch(r"SEARCH\('\{AWS/Bedrock,ModelId\} MetricName=\"(\w+)\" \"(§\d+§)\"', '[\w.]+', 300\)", search)
+        match = BEDROCK_SEARCH.fullmatch(search)
         if match is None:
             continue
         name, marker = match.groups()
