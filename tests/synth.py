@@ -98,6 +98,9 @@ MATRIX: dict[str, dict[str, Any]] = {
         ("pinned", "us-east-1", "none"),
     )
 }
+# Smaller vectors somewhere in the matrix: the vector index must follow the knowledge base's embedding size.
+MATRIX["dev-pinned-eu"]["knowledge_base"] = {"embedding_dimensions": 256}
+MATRIX["prod-pinned-eu"]["knowledge_base"] = {"embedding_dimensions": 512}
 
 
 def app_context() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -13,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from stacks.config import KnowledgeBaseConfig
@@ -73,9 +75,12 @@ class IngestionPipeline(Construct):
             ),
         )
 
+        # Named, so that the key policy can name it without referring to it (see EncryptedQueueTarget).
+        rule_name = f"{cdk.Stack.of(self).stack_name}-document-changes"
         rule = events.Rule(
             self,
             "DocumentChanges",
+            rule_name=rule_name,
             description=f"Object changes under {Documents.PREFIX} in the documents bucket",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
@@ -86,8 +91,11 @@ class IngestionPipeline(Construct):
                 },
             ),
         )
-        rule.add_target(targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue, retry_attempts=10))
-        # The SQS target also lets EventBridge use the queue's key, for this account only.
+        rule.add_target(
+            EncryptedQueueTarget(
+                self.queue, key, rule_name=rule_name, dead_letter_queue=self.dead_letter_queue, retries=10
+            )
+        )
         self.function = VpcFunction(
             self,
             "Function",
@@ -248,3 +256,51 @@ class IngestionPipeline(Construct):
 def _revision(config: KnowledgeBaseConfig) -> str:
     settings = {"chunking": asdict(config.chunking), "model": config.embedding_model}
     return digest(settings, 16)
+
+
+@jsii.implements(events.IRuleTarget)
+class EncryptedQueueTarget:
+    """An SQS queue encrypted with the project key as a rule's target: EventBridge may use the key for that rule only.
+
+    CDK's SqsQueue target grants EventBridge the key for the whole account (aws:SourceAccount only), because a
+    reference to the rule in the key policy would be a dependency cycle (key, queue, rule). A rule with an explicit
+    name has a known ARN: the key policy names it without referring to it.
+    """
+
+    def __init__(
+        self, queue: sqs.IQueue, key: kms.IKey, *, rule_name: str, dead_letter_queue: sqs.IQueue, retries: int
+    ) -> None:
+        self._queue, self._key, self._rule_name = queue, key, rule_name
+        self._dead_letters, self._retries = dead_letter_queue, retries
+
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        stack = cdk.Stack.of(rule)
+        principal = iam.ServicePrincipal("events.amazonaws.com")
+        for queue in (self._queue, self._dead_letters):
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"SendFrom{cdk.Names.node_unique_id(rule.node)}"[:64],
+                    actions=["sqs:SendMessage"],
+                    principals=[principal],
+                    resources=[queue.queue_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+                )
+            )
+        rule_arn = stack.format_arn(service="events", resource="rule", resource_name=self._rule_name)
+        self._key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"AllowEventBridgeRule{cdk.Names.node_unique_id(rule.node)}"[:64],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                principals=[principal],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": rule_arn},
+                },
+            )
+        )
+        return events.RuleTargetConfig(
+            arn=self._queue.queue_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letters.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=self._retries),
+        )

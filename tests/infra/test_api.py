@@ -440,3 +440,38 @@ def test_outputs_give_a_client_everything_it_needs(assembly: Assembly) -> None:
 
     assert set(outputs) >= {"ApiUrl", "UserPoolId", "PeopleClientId", "MachineClientId", "TokenUrl"}
     assert "/oauth2/token" in json.dumps(outputs["TokenUrl"]["Value"])
+
+
+def test_sign_in_errors_do_not_tell_whether_a_user_exists(application: assertions.Template) -> None:
+    clients = application.find_resources("AWS::Cognito::UserPoolClient")
+    people = [c["Properties"] for c in clients.values() if "ALLOW_USER_SRP_AUTH" in str(c["Properties"])]
+
+    assert len(people) == 1
+    assert people[0]["PreventUserExistenceErrors"] == "ENABLED"
+
+
+def test_prod_waf_blocks_by_ip_rate_and_lets_the_managed_groups_block(flipped_assembly: Assembly) -> None:
+    _, acl = _one(flipped_assembly.assertions("Application"), "AWS::WAFv2::WebACL")
+    rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
+    managed = [rule for rule in rules.values() if "ManagedRuleGroupStatement" in rule["Statement"]]
+
+    assert acl["Properties"]["DefaultAction"] == {"Allow": {}}
+    assert rules["RequestsPerIp"]["Action"] == {"Block": {}}
+    assert len(managed) == 3
+    for rule in managed:
+        # "None": each rule of the group takes its own action (block), bar the body rules counted by name.
+        assert rule["OverrideAction"] == {"None": {}}, rule["Name"]
+        overrides = rule["Statement"]["ManagedRuleGroupStatement"].get("RuleActionOverrides", [])
+        assert all(o["ActionToUse"] == {"Count": {}} for o in overrides), rule["Name"]
+        assert {o["Name"] for o in overrides} <= COMMON_RULE_SET_BODY_RULES
+
+
+def test_every_queue_of_the_api_and_the_agent_is_encrypted_with_the_project_key(
+    application: assertions.Template,
+) -> None:
+    queues = application.find_resources("AWS::SQS::Queue")
+
+    assert len(queues) >= 4  # a dead-letter queue per function
+    for logical_id, queue in queues.items():
+        key = json.dumps(queue["Properties"]["KmsMasterKeyId"])
+        assert "EncryptionKey" in key, logical_id

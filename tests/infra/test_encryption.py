@@ -56,7 +56,9 @@ def test_cloudwatch_logs_may_use_the_key_only_for_log_groups_of_this_account_and
     }
 
 
-def test_every_service_in_the_key_policy_is_limited_to_this_account(foundation: assertions.Template) -> None:
+def test_every_service_in_the_key_policy_is_limited_to_this_account_and_its_own_resources(
+    foundation: assertions.Template,
+) -> None:
     statements = _key(foundation)["Properties"]["KeyPolicy"]["Statement"]
     services = [s for s in statements if "Service" in s["Principal"]]
 
@@ -72,8 +74,11 @@ def test_every_service_in_the_key_policy_is_limited_to_this_account(foundation: 
     )
     for statement in services:
         conditions = statement["Condition"]
-        scoped = conditions.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"}
-        # Or the encryption context names resources of this account and region (log groups, this stack's topics).
+        account = conditions.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"}
+        source = {**conditions.get("ArnLike", {}), **conditions.get("ArnEquals", {})}.get("aws:SourceArn")
+        # Both the account and the resource acting (a confused deputy is neither another account nor another
+        # resource of this one); or an encryption context naming resources of this account and region.
+        scoped = account and source is not None and {"Ref": "AWS::AccountId"} in source["Fn::Join"][1]
         context = [value for key, value in conditions.get("ArnLike", {}).items() if key.startswith("kms:Encryption")]
         assert scoped or (context and {"Ref": "AWS::AccountId"} in context[0]["Fn::Join"][1]), statement
         assert "kms:*" not in statement["Action"]
@@ -86,3 +91,13 @@ def test_alarms_may_use_the_key_only_for_this_stacks_topics(foundation: assertio
     assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     topics = alarms["Condition"]["ArnLike"]["kms:EncryptionContext:aws:sns:topicArn"]["Fn::Join"][1]
     assert topics[-1] == ":BedrockGenAi-Foundation-*"  # CloudFormation names the stack's topics after it
+
+
+def test_eventbridge_may_use_the_key_only_for_the_document_changes_rule(foundation: assertions.Template) -> None:
+    statements = _key(foundation)["Properties"]["KeyPolicy"]["Statement"]
+    (events,) = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    rules = foundation.find_resources("AWS::Events::Rule")
+    (name,) = [r["Properties"]["Name"] for r in rules.values() if "EventPattern" in r["Properties"]]
+
+    assert sorted(events["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert events["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Join"][1][-1] == f":rule/{name}"

@@ -10,7 +10,7 @@ from aws_cdk import aws_bedrock as bedrock
 
 from stacks.config import parse_settings
 from stacks.constructs.knowledge_base import chunking_configuration
-from tests.synth import resources_at
+from tests.synth import CONFIGURATIONS, MATRIX, Assembly, resources_at
 
 TITAN_ARN = {
     "Fn::Join": [
@@ -265,3 +265,32 @@ def test_semantic_and_no_chunking_translate_to_bedrock_settings() -> None:
     assert none.fixed_size_chunking_configuration is None
     assert none.semantic_chunking_configuration is None
     assert none.hierarchical_chunking_configuration is None
+
+
+def _index_and_knowledge_base_dimensions(assembly: Assembly) -> tuple[int, int]:
+    resources = assembly.template("Foundation")["Resources"].values()
+    indexes = [r for r in resources if r["Type"] in ("AWS::S3Vectors::Index", "AWS::OpenSearchServerless::Index")]
+    ((kb,),) = [[r for r in resources if r["Type"] == "AWS::Bedrock::KnowledgeBase"]]
+    (index,) = indexes
+    if index["Type"] == "AWS::S3Vectors::Index":
+        index_dimension = index["Properties"]["Dimension"]
+    else:
+        vector_field = kb["Properties"]["StorageConfiguration"]["OpensearchServerlessConfiguration"]["FieldMapping"]
+        index_dimension = index["Properties"]["Mappings"]["Properties"][vector_field["VectorField"]]["Dimension"]
+    embedding = kb["Properties"]["KnowledgeBaseConfiguration"]["VectorKnowledgeBaseConfiguration"]
+    kb_dimension = embedding["EmbeddingModelConfiguration"]["BedrockEmbeddingModelConfiguration"]["Dimensions"]
+    return int(index_dimension), int(kb_dimension)
+
+
+def test_the_vector_index_has_the_knowledge_bases_embedding_size_in_every_configuration(
+    assembly: Assembly, prod_assembly: Assembly, flipped_assembly: Assembly, matrix: dict[str, Assembly]
+) -> None:
+    assemblies = {"default": assembly, "prod": prod_assembly, "flipped": flipped_assembly, **matrix}
+    settings = {**CONFIGURATIONS, **MATRIX}
+    sizes = set()
+    for name, synthesized in assemblies.items():
+        configured = parse_settings(settings[name]).knowledge_base.embedding_dimensions
+        assert _index_and_knowledge_base_dimensions(synthesized) == (configured, configured), name
+        sizes.add(configured)
+
+    assert sizes == {256, 512, 1024}  # non-default sizes are among the configurations checked
