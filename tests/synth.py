@@ -132,6 +132,12 @@ def synthesize_named(outdir: Path, name: str) -> Assembly:
     return synthesize(outdir, MATRIX[name])
 
 
+def one(template: assertions.Template, type_: str, path: str = "") -> tuple[str, dict[str, Any]]:
+    """The logical id and body of the only resource of `type_` under `path`; fails when there are none or several."""
+    ((logical_id, resource),) = resources_at(template, type_, path).items()
+    return logical_id, dict(resource)
+
+
 def resources_at(template: assertions.Template, type_: str, path: str) -> dict[str, Mapping[str, Any]]:
     """The resources of `type_` whose construct path starts with `path` (e.g. "Foundation/Network/")."""
     return {

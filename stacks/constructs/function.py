@@ -129,9 +129,7 @@ class VpcFunction(Construct):
                 )
         self.log_group.grant_write(self.role)
         # The key decrypts the environment at start-up and encrypts what lands in the dead-letter queue.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
-        )
+        key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
         if reserved_concurrency is None:
             for pack in ("NIST.800.53.R5", "HIPAA.Security"):
                 acknowledge(

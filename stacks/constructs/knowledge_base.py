@@ -138,9 +138,7 @@ class KnowledgeBase(Construct):
             iam.PolicyStatement(sid="ReadTheDocuments", actions=["s3:GetObject"], resources=[documents.objects_arn()])
         )
         # Decrypt the documents; encrypt the transient data of ingestion jobs with the same key.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
-        )
+        key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
         acknowledge_wildcard(
             self.role.policy,
             documents.objects_arn(),

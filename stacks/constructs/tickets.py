@@ -66,6 +66,4 @@ class Tickets(Construct):
             actions=["dynamodb:Query"],
             resource_arns=[f"{self.table.table_arn}/index/{self.OWNER_INDEX}"],
         )
-        iam.Grant.add_to_principal(
-            grantee=grantee, actions=["kms:Decrypt", "kms:GenerateDataKey"], resource_arns=[self._key.key_arn]
-        )
+        self._key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")

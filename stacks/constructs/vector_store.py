@@ -122,9 +122,7 @@ class S3VectorStore(Construct):
                 resources=[self.index.attr_index_arn],
             )
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self._key.key_arn])
-        )
+        self._key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         return [self.index]
 
 

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import assertions
 
 from stacks.config import ROOT
-from tests.synth import Assembly, resources_at
+from tests.synth import Assembly, one, resources_at
 
 INSTRUCTION = (ROOT / "prompts/agent_instruction.md").read_text().strip()
 INLINE_TOOLS = json.loads((ROOT / "lambda/api/tools/tickets.json").read_text())["tools"]
@@ -20,8 +20,7 @@ CLASSIC = {"AWS::Bedrock::Agent", "AWS::Bedrock::AgentAlias"}
 
 
 def _one(template: assertions.Template, type_: str, path: str = "Application/Agent/") -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = resources_at(template, type_, path).items()
-    return logical_id, dict(resource)
+    return one(template, type_, path)
 
 
 def _statements(template: assertions.Template, path: str) -> dict[str, dict[str, Any]]:

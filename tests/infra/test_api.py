@@ -10,7 +10,7 @@ from aws_cdk import assertions
 
 from stacks.config import ROOT
 from stacks.constructs.api import body_inspection_kb
-from tests.synth import Assembly, resources_at
+from tests.synth import Assembly, one, resources_at
 
 REGISTRY = json.loads((ROOT / "lambda/api/routes.json").read_text())
 BUFFERED = {(route["method"], route["path"]): route for route in REGISTRY["routes"]}
@@ -18,8 +18,7 @@ STREAMED = {("POST", route["path"] + "/stream"): route for route in REGISTRY["ro
 
 
 def _one(template: assertions.Template, type_: str, path: str = "Application/Api/") -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = resources_at(template, type_, path).items()
-    return logical_id, dict(resource)
+    return one(template, type_, path)
 
 
 def _methods(template: assertions.Template) -> dict[tuple[str, str], dict[str, Any]]:

@@ -9,7 +9,7 @@ from aws_cdk import assertions
 
 from stacks.config import parse_settings
 from stacks.constructs.common import digest
-from tests.synth import resources_at
+from tests.synth import one, resources_at
 
 QUEUE = "IngestionQueue8DED9A6F"
 DEAD_LETTERS = "IngestionDeadLetterQueueEB97306D"
@@ -19,8 +19,7 @@ DATA_SOURCE = "KnowledgeBaseDataSource867D63C8"
 
 
 def _one(template: assertions.Template, type_: str, path: str = "Foundation/Ingestion/") -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = resources_at(template, type_, path).items()
-    return logical_id, dict(resource)
+    return one(template, type_, path)
 
 
 def _key_arn(template: assertions.Template) -> dict[str, Any]:

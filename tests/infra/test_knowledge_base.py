@@ -10,7 +10,7 @@ from aws_cdk import aws_bedrock as bedrock
 
 from stacks.config import parse_settings
 from stacks.constructs.knowledge_base import chunking_configuration
-from tests.synth import CONFIGURATIONS, MATRIX, Assembly, resources_at
+from tests.synth import CONFIGURATIONS, MATRIX, Assembly, one, resources_at
 
 TITAN_ARN = {
     "Fn::Join": [
@@ -27,8 +27,7 @@ TITAN_ARN = {
 
 
 def _one(template: assertions.Template, type_: str) -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = template.find_resources(type_).items()
-    return logical_id, dict(resource)
+    return one(template, type_)
 
 
 def _key_id(template: assertions.Template) -> str:
