@@ -90,7 +90,7 @@ Handler = Callable[[Any, LambdaContext], dict[str, Any]]
 def serve(group: str) -> Handler:
     """The entry point of the function behind the gateway target `group`."""
 
-    @logger.inject_lambda_context
+    @logger.inject_lambda_context(clear_state=True)
     def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         """Answer one gateway tool call; an unexpected failure is an error result, never an exception."""
         name = tool_name(context)

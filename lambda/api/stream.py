@@ -151,6 +151,8 @@ def endpoint(route: Route) -> Any:
         # The logger outlives the request: no key of the previous caller may label this one's records.
         logger.clear_state()
         logger.append_keys(request_id=request_id, route=route.name)
+        # As the buffered function's: API Gateway's request id, the one in the access log.
+        logger.set_correlation_id(str(_context(request).get("requestId", "")) or None)
         metrics.add_dimension(name="route", value=f"{route.name}-stream")
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         try:

@@ -41,6 +41,7 @@ from tests.aws import offline_client
 from tests.eventstream import HttpStub, error_response, event, exception
 
 from .api_fakes import (
+    API_REQUEST_ID,
     BEDROCK_SESSION_ID,
     BLOCKED_OUTPUT_MESSAGE,
     CALLER_CALLS_PER_MINUTE,
@@ -453,6 +454,8 @@ def test_a_refusal_is_not_logged_under_the_previous_caller(
     [refusal] = [record for record in records if record["message"] == "Request refused"]
     assert refusal["request_id"] == REQUEST_ID
     assert "caller" not in refusal
+    # The same correlation id as the buffered function's records: API Gateway's request id.
+    assert refusal["correlation_id"] == API_REQUEST_ID
 
 
 # --- /ask/stream --------------------------------------------------------------------------------------------------
