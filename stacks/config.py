@@ -179,6 +179,17 @@ class Record(Constraint):
         return Reader(self.cls, _object(key, value), key + ".", at.profile, at).build()
 
 
+class Nullable(Constraint):
+    """Null, or an object of the settings declared on the dataclass `cls`; `allowed` names its keys."""
+
+    def __init__(self, cls: type, allowed: str) -> None:
+        super().__init__(allowed, lambda v: v is None or isinstance(v, Mapping))
+        self.record = Record(cls)
+
+    def parse(self, key: str, value: Any, at: Reader) -> Any:
+        return None if super().parse(key, value, at) is None else self.record.parse(key, value, at)
+
+
 class Records(Constraint):
     def __init__(self, cls: type, fewest: int, most: int, allowed: str) -> None:
         super().__init__(allowed, lambda v: isinstance(v, list) and fewest <= len(v) <= most)
@@ -325,6 +336,80 @@ class Reader:
         return self.cls(**{name: self(name) for name in specs} | derived)
 
 
+def _vpc_cidr(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and 16 <= ipaddress.IPv4Network(value).prefixlen <= 28
+    except ValueError:
+        return False
+
+
+def _names(pattern: str, allowed: str, *, distinct: bool = True) -> Constraint:
+    """A list of 1 to MAX_EXISTING_AZS strings that each match `pattern`, as a tuple."""
+    return Constraint(
+        allowed,
+        lambda v: (
+            isinstance(v, list)
+            and 1 <= len(v) <= MAX_EXISTING_AZS
+            and all(isinstance(s, str) and re.fullmatch(pattern, s) for s in v)
+            and (not distinct or len(set(v)) == len(v))
+        ),
+        tuple,
+    )
+
+
+# An existing VPC may span every AZ of its region (us-east-1 has six).
+MAX_EXISTING_AZS = 6
+GATEWAY_ENDPOINTS = ("s3", "dynamodb")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExistingVpc:
+    """A VPC made elsewhere, imported as given (no lookup, so synth needs no credentials)."""
+
+    vpc_id: str = setting(Pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id like vpc-0123456789abcdef0"), help="Its id")
+    cidr: str = setting(
+        Constraint("an IPv4 CIDR block with a prefix length from /16 to /28", _vpc_cidr, str),
+        help="Its CIDR block that holds subnet_ids: the interface endpoints admit HTTPS from it",
+    )
+    availability_zones: tuple[str, ...] = setting(
+        _names(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]", "a list of 1 to 6 distinct AZ names like eu-west-1a"),
+        help="The AZs of subnet_ids, in their order",
+    )
+    subnet_ids: tuple[str, ...] = setting(
+        _names(r"subnet-[0-9a-f]{8,17}", "a list of 1 to 6 distinct subnet ids like subnet-0123456789abcdef0"),
+        help="The private subnets the functions and interface endpoints go in, one per AZ",
+    )
+    route_table_ids: tuple[str, ...] = setting(
+        _names(r"rtb-[0-9a-f]{8,17}", "a list of 1 to 6 route table ids like rtb-0123456789abcdef0", distinct=False),
+        help="The route table of each subnet, in the order of subnet_ids (subnets may share one)",
+    )
+    gateway_endpoints: tuple[str, ...] = setting(
+        Subset(GATEWAY_ENDPOINTS),
+        [],
+        help="Gateway endpoints to add on those route tables; a second one for the same service fails the deploy",
+    )
+
+
+@rule(ExistingVpc)
+def _one_subnet_per_az(get: Reader) -> None:
+    zones = get("availability_zones")
+    region = get.up("region")
+    if region is not None and not all(re.fullmatch(re.escape(region) + "[a-z]", zone) for zone in zones):
+        raise _fail(get.path + "availability_zones", get.raw("availability_zones"), f"a list of AZs of {region}")
+    if len(get("subnet_ids")) != len(zones):
+        raise _fail(
+            get.path + "subnet_ids",
+            get.raw("subnet_ids"),
+            f"a list of one subnet per AZ ({len(zones)} in {get.path}availability_zones)",
+        )
+    if len(get("route_table_ids")) != len(zones):
+        raise _fail(
+            get.path + "route_table_ids",
+            get.raw("route_table_ids"),
+            f"a list of one route table per subnet ({len(zones)} in {get.path}subnet_ids)",
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
     """The VPC the functions run in."""
@@ -336,22 +421,60 @@ class NetworkConfig:
     interface_endpoints: tuple[str, ...] = setting(
         Subset(INTERFACE_ENDPOINTS),
         list(DEFAULT_INTERFACE_ENDPOINTS),
-        help="Each costs about $7.30 per AZ per month; bedrock-agent is off (no function in the VPC calls it)",
+        help="Each costs about $7.30 per AZ per month; bedrock-agent is off (no function in the VPC calls it). "
+        "With existing_vpc, leave out those it has: the functions use its endpoints through their private DNS",
     )
     endpoint_azs: int = setting(PER_AZ, dev=1, prod=2, help="AZs with interface endpoints; shrinks to max_azs too")
+    flow_logs: bool = setting(
+        BOOLEAN,
+        True,
+        help="A flow log of all the VPC's traffic into an encrypted log group; with existing_vpc it is added to that "
+        "VPC (turn it off when the VPC's owner already logs it)",
+    )
+    existing_vpc: ExistingVpc | None = setting(  # noqa: RUF009 - a field() declaration, not a shared default
+        Nullable(
+            ExistingVpc,
+            "null, or an object with vpc_id, cidr, availability_zones, subnet_ids, route_table_ids and optionally "
+            f"gateway_endpoints (from: {', '.join(GATEWAY_ENDPOINTS)})",
+        ),
+        help="Run in this VPC, imported as given (no lookup), instead of creating one: no VPC, subnets, NAT or "
+        "default-security-group rules are made. subnet_ids: its private subnets, one per AZ in the order of "
+        "availability_zones, with route_table_ids one per subnet (they may repeat); cidr: its CIDR block that holds "
+        "them (the interface endpoints admit HTTPS from it); gateway_endpoints: those to add, none by default (a "
+        "second one for a service on the same route tables fails the deploy). Not with cidr, max_azs, nat_gateways "
+        "or egress=nat",
+    )
 
     @property
     def has_egress(self) -> bool:
         return self.egress == "nat"
 
 
+# What only a created VPC has, and why it does not apply to an existing one.
+CREATED_VPC_ONLY = {
+    "cidr": "give its CIDR as network.existing_vpc.cidr",
+    "max_azs": "its AZs are network.existing_vpc.availability_zones",
+    "nat_gateways": "no NAT gateway is made in it",
+    "egress": "no NAT gateway is made in it: its own routes decide egress",
+}
+
+
 @rule(NetworkConfig)
 def _per_az_counts(get: Reader) -> dict[str, Any]:
-    max_azs = get("max_azs")
-    within = Integer(1, max_azs, "network.max_azs")
+    existing: ExistingVpc | None = get("existing_vpc")
+    if existing is None:
+        max_azs, limit = get("max_azs"), get.path + "max_azs"
+    else:
+        for name, why in CREATED_VPC_ONLY.items():
+            if name in get.given and (name != "egress" or get.given[name] == "nat"):
+                raise _fail(get.path + name, get.given[name], f"allowed with {get.path}existing_vpc ({why})")
+        max_azs, limit = len(existing.availability_zones), get.path + "existing_vpc.availability_zones"
+    within = Integer(1, max_azs, limit)
     # A profile's per-AZ counts are ceilings: with fewer AZs they shrink, unless set explicitly.
     counts = ("nat_gateways", "endpoint_azs")
-    return {name: get(name, within) if name in get.given else min(get(name), max_azs) for name in counts}
+    derived = {name: get(name, within) if name in get.given else min(get(name), max_azs) for name in counts}
+    # An existing VPC's own CIDR and AZ count stand in for the settings that would shape a created one.
+    return derived | ({"cidr": existing.cidr, "max_azs": max_azs} if existing else {})
 
 
 @dataclass(frozen=True, kw_only=True)

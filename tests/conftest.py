@@ -30,6 +30,12 @@ def flipped_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
 
 
 @pytest.fixture(scope="session")
+def existing_vpc_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The default configuration in a VPC made elsewhere, imported as given."""
+    return synthesize(tmp_path_factory.mktemp("existing-vpc"), CONFIGURATIONS["existing_vpc"])
+
+
+@pytest.fixture(scope="session")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Assembly]:
     """Every profile, environment-agnostic or pinned, through a geography or directly: two synths at a time."""
     root = tmp_path_factory.mktemp("matrix")

@@ -82,6 +82,22 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
             "invocation_logging": True,
         },
     },
+    # Bring your own VPC, environment-agnostic: three AZs, two subnets sharing a route table, the S3 gateway
+    # endpoint already there (only DynamoDB's is added) and one interface endpoint, in two AZs.
+    "existing_vpc": {
+        "network": {
+            "existing_vpc": {
+                "vpc_id": "vpc-0a1b2c3d4e5f67890",
+                "cidr": "172.31.0.0/16",
+                "availability_zones": ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
+                "subnet_ids": ["subnet-0aa11bb22cc33dd44", "subnet-0ee55ff6600778899", "subnet-0123456789abcdef0"],
+                "route_table_ids": ["rtb-0aa11bb22cc33dd44", "rtb-0aa11bb22cc33dd44", "rtb-0fedcba9876543210"],
+                "gateway_endpoints": ["dynamodb"],
+            },
+            "interface_endpoints": ["bedrock-runtime"],
+            "endpoint_azs": 2,
+        },
+    },
 }
 # What users hit: each profile, environment-agnostic or pinned, through a geography's profile or directly. The
 # default and prod configurations are the agnostic ones through the us profile.

@@ -164,7 +164,7 @@ BAD_SETTINGS = [
     ),
     (
         {"network": {"max_az": 2}},
-        "network.max_az=2 is not a known setting; known: cidr, egress, endpoint_azs, "
+        "network.max_az=2 is not a known setting; known: cidr, egress, endpoint_azs, existing_vpc, flow_logs, "
         "interface_endpoints, max_azs, nat_gateways",
     ),
     ({"network": "big"}, 'network="big" is not an object'),
@@ -477,6 +477,183 @@ def test_profile_per_az_counts_shrink_with_fewer_azs() -> None:
 
     assert config.network.endpoint_azs == 1
     assert config.network.nat_gateways == 1
+
+
+VPC = {
+    "vpc_id": "vpc-0a1b2c3d4e5f67890",
+    "cidr": "100.64.0.0/20",
+    "availability_zones": ["eu-west-1a", "eu-west-1b"],
+    "subnet_ids": ["subnet-0aa11bb2", "subnet-0ee55ff6600778899"],
+    "route_table_ids": ["rtb-0aa11bb2", "rtb-0aa11bb2"],
+}
+
+
+def test_a_created_vpc_keeps_its_flow_logs_by_default() -> None:
+    config = load_config({})
+
+    assert config.network.existing_vpc is None
+    assert config.network.flow_logs is True
+    assert parse_settings({"network": {"flow_logs": False}}).network.flow_logs is False
+
+
+def test_an_existing_vpc_is_taken_as_given_and_stands_in_for_the_created_vpcs_shape() -> None:
+    network = parse_settings({"profile": "prod", "network": {"existing_vpc": VPC, "egress": "none"}}).network
+
+    assert network.existing_vpc is not None
+    assert network.existing_vpc.vpc_id == "vpc-0a1b2c3d4e5f67890"
+    assert network.existing_vpc.availability_zones == ("eu-west-1a", "eu-west-1b")
+    assert network.existing_vpc.subnet_ids == ("subnet-0aa11bb2", "subnet-0ee55ff6600778899")
+    assert network.existing_vpc.route_table_ids == ("rtb-0aa11bb2", "rtb-0aa11bb2")  # subnets may share one
+    assert network.existing_vpc.gateway_endpoints == ()  # a VPC may have them already: added only when asked
+    assert (network.cidr, network.max_azs) == ("100.64.0.0/20", 2)  # its own, not the profile's
+    assert network.endpoint_azs == 2  # prod's 2, within its 2 AZs
+    assert network.flow_logs is True
+    assert network.interface_endpoints == DEFAULT_INTERFACE_ENDPOINTS
+
+
+def test_an_existing_vpc_shrinks_the_profiles_endpoint_azs_and_may_be_given_with_dash_c() -> None:
+    one_az = {**VPC, "availability_zones": ["eu-west-1a"], "subnet_ids": ["subnet-0aa11bb2"]}
+    context = {
+        "genai.profile": "prod",
+        "genai.network.existing_vpc": json.dumps({**one_az, "route_table_ids": ["rtb-0aa11bb2"]}),
+        "genai.network.existing_vpc.gateway_endpoints": '["s3", "dynamodb"]',
+        "genai.network.interface_endpoints": "[]",
+    }
+
+    network = load_config(context).network
+
+    assert network.endpoint_azs == 1
+    assert network.interface_endpoints == ()
+    assert network.existing_vpc is not None
+    assert network.existing_vpc.gateway_endpoints == ("s3", "dynamodb")
+
+
+def test_an_existing_vpcs_azs_must_be_in_the_pinned_region() -> None:
+    pinned = {"account": "123456789012", "region": "eu-west-1", "inference_profile": "eu"}
+    assert parse_settings({**pinned, "network": {"existing_vpc": VPC}}).network.max_azs == 2
+
+    with pytest.raises(ConfigError) as error:
+        parse_settings({**pinned, "region": "eu-west-3", "network": {"existing_vpc": VPC}})
+    assert str(error.value) == (
+        'network.existing_vpc.availability_zones=["eu-west-1a", "eu-west-1b"] is not a list of AZs of eu-west-3'
+    )
+
+
+EXISTING_VPC_ALLOWED = (
+    "null, or an object with vpc_id, cidr, availability_zones, subnet_ids, route_table_ids and optionally "
+    "gateway_endpoints (from: s3, dynamodb)"
+)
+BAD_EXISTING_VPC = [
+    (
+        {"existing_vpc": "vpc-0a1b2c3d4e5f67890"},
+        f'network.existing_vpc="vpc-0a1b2c3d4e5f67890" is not {EXISTING_VPC_ALLOWED}',
+    ),
+    ({"existing_vpc": [VPC]}, f"network.existing_vpc=[{json.dumps(VPC)}] is not {EXISTING_VPC_ALLOWED}"),
+    (
+        {"existing_vpc": {**VPC, "vpc": "vpc-0a1b2c3d4e5f67890"}},
+        'network.existing_vpc.vpc="vpc-0a1b2c3d4e5f67890" is not a known setting; known: availability_zones, cidr, '
+        "gateway_endpoints, route_table_ids, subnet_ids, vpc_id",
+    ),
+    (
+        {"existing_vpc": {key: value for key, value in VPC.items() if key != "vpc_id"}},
+        "network.existing_vpc.vpc_id=null is not a VPC id like vpc-0123456789abcdef0",
+    ),
+    (
+        {"existing_vpc": {**VPC, "vpc_id": "vpc-0A1B2C3D"}},
+        'network.existing_vpc.vpc_id="vpc-0A1B2C3D" is not a VPC id like vpc-0123456789abcdef0',
+    ),
+    (
+        {"existing_vpc": {**VPC, "vpc_id": "vpc-0a1b2c3"}},
+        'network.existing_vpc.vpc_id="vpc-0a1b2c3" is not a VPC id like vpc-0123456789abcdef0',
+    ),
+    (
+        {"existing_vpc": {**VPC, "cidr": "10.0.0.1/16"}},
+        'network.existing_vpc.cidr="10.0.0.1/16" is not an IPv4 CIDR block with a prefix length from /16 to /28',
+    ),
+    (
+        {"existing_vpc": {**VPC, "cidr": "10.0.0.0/29"}},
+        'network.existing_vpc.cidr="10.0.0.0/29" is not an IPv4 CIDR block with a prefix length from /16 to /28',
+    ),
+    (
+        {"existing_vpc": {**VPC, "cidr": "10.0.0.0/15"}},
+        'network.existing_vpc.cidr="10.0.0.0/15" is not an IPv4 CIDR block with a prefix length from /16 to /28',
+    ),
+    (
+        {"existing_vpc": {**VPC, "availability_zones": ["euw1-az1", "euw1-az2"]}},
+        'network.existing_vpc.availability_zones=["euw1-az1", "euw1-az2"] is not a list of 1 to 6 distinct AZ names '
+        "like eu-west-1a",
+    ),
+    (
+        {"existing_vpc": {**VPC, "availability_zones": []}},
+        "network.existing_vpc.availability_zones=[] is not a list of 1 to 6 distinct AZ names like eu-west-1a",
+    ),
+    (
+        {"existing_vpc": {**VPC, "availability_zones": ["eu-west-1a", "eu-west-1a"]}},
+        'network.existing_vpc.availability_zones=["eu-west-1a", "eu-west-1a"] is not a list of 1 to 6 distinct AZ '
+        "names like eu-west-1a",
+    ),
+    (
+        {"existing_vpc": {**VPC, "subnet_ids": ["subnet-0aa11bb2", "sg-0ee55ff6600778899"]}},
+        'network.existing_vpc.subnet_ids=["subnet-0aa11bb2", "sg-0ee55ff6600778899"] is not a list of 1 to 6 '
+        "distinct subnet ids like subnet-0123456789abcdef0",
+    ),
+    (
+        {"existing_vpc": {**VPC, "subnet_ids": ["subnet-0aa11bb2", "subnet-0aa11bb2"]}},
+        'network.existing_vpc.subnet_ids=["subnet-0aa11bb2", "subnet-0aa11bb2"] is not a list of 1 to 6 '
+        "distinct subnet ids like subnet-0123456789abcdef0",
+    ),
+    (
+        {"existing_vpc": {**VPC, "subnet_ids": ["subnet-0aa11bb2"]}},
+        'network.existing_vpc.subnet_ids=["subnet-0aa11bb2"] is not a list of one subnet per AZ '
+        "(2 in network.existing_vpc.availability_zones)",
+    ),
+    (
+        {"existing_vpc": {**VPC, "route_table_ids": ["rtb-0aa11bb2"]}},
+        'network.existing_vpc.route_table_ids=["rtb-0aa11bb2"] is not a list of one route table per subnet '
+        "(2 in network.existing_vpc.subnet_ids)",
+    ),
+    (
+        {"existing_vpc": {**VPC, "route_table_ids": ["rtb-0aa11bb2", "subnet-0aa11bb2"]}},
+        'network.existing_vpc.route_table_ids=["rtb-0aa11bb2", "subnet-0aa11bb2"] is not a list of 1 to 6 route '
+        "table ids like rtb-0123456789abcdef0",
+    ),
+    (
+        {"existing_vpc": {**VPC, "gateway_endpoints": ["s3", "ec2"]}},
+        'network.existing_vpc.gateway_endpoints=["s3", "ec2"] is not a list of distinct values from: s3, dynamodb',
+    ),
+    (
+        {"existing_vpc": VPC, "cidr": "10.1.0.0/16"},
+        'network.cidr="10.1.0.0/16" is not allowed with network.existing_vpc '
+        "(give its CIDR as network.existing_vpc.cidr)",
+    ),
+    (
+        {"existing_vpc": VPC, "max_azs": 2},
+        "network.max_azs=2 is not allowed with network.existing_vpc "
+        "(its AZs are network.existing_vpc.availability_zones)",
+    ),
+    (
+        {"existing_vpc": VPC, "nat_gateways": 1},
+        "network.nat_gateways=1 is not allowed with network.existing_vpc (no NAT gateway is made in it)",
+    ),
+    (
+        {"existing_vpc": VPC, "egress": "nat"},
+        'network.egress="nat" is not allowed with network.existing_vpc '
+        "(no NAT gateway is made in it: its own routes decide egress)",
+    ),
+    ({"existing_vpc": VPC, "egress": "igw"}, 'network.egress="igw" is not one of: none, nat'),
+    (
+        {"existing_vpc": VPC, "endpoint_azs": 3},
+        "network.endpoint_azs=3 is not an integer from 1 to 2 (network.existing_vpc.availability_zones)",
+    ),
+    ({"flow_logs": "yes"}, 'network.flow_logs="yes" is not one of: true, false'),
+]
+
+
+@pytest.mark.parametrize(("network", "message"), BAD_EXISTING_VPC, ids=[message for _, message in BAD_EXISTING_VPC])
+def test_bad_network_settings_stop_with_one_line(network: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"network": network})
+    assert str(error.value) == message
 
 
 def test_knowledge_base_defaults_are_s3_vectors_titan_v2_and_fixed_chunks() -> None:

@@ -1,14 +1,26 @@
-"""The network promises: no internet path by default, flow logs, and HTTPS-only endpoints."""
+"""The network promises: no internet path by default, flow logs, and HTTPS-only endpoints; or an existing VPC."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
+import pytest
 from aws_cdk import assertions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match
 
-from stacks.config import DEFAULT_INTERFACE_ENDPOINTS, INTERFACE_ENDPOINTS
-from tests.synth import resources_at
+from stacks.app import add_compliance_checks
+from stacks.config import DEFAULT_INTERFACE_ENDPOINTS, INTERFACE_ENDPOINTS, ExistingVpc, parse_settings
+from stacks.constructs.network import Network
+from tests.synth import CLI_CONTEXT, CONFIGURATIONS, ROOT, Assembly, resources_at
+
+EXISTING = parse_settings(CONFIGURATIONS["existing_vpc"]).network
 
 
 def _resources(template: assertions.Template, type_: str) -> dict[str, Any]:
@@ -158,3 +170,191 @@ def test_prod_places_interface_endpoints_in_two_azs(flipped_foundation: assertio
     interfaces = [p for p in _props(flipped_foundation, "AWS::EC2::VPCEndpoint") if p["VpcEndpointType"] == "Interface"]
     assert interfaces
     assert all(len(endpoint["SubnetIds"]) == 2 for endpoint in interfaces)
+
+
+def _existing() -> ExistingVpc:
+    assert EXISTING.existing_vpc is not None
+    return EXISTING.existing_vpc
+
+
+def _all_resources(assembly: Assembly) -> dict[str, dict[str, Any]]:
+    return {
+        f"{stack}/{logical_id}": resource
+        for stack in assembly.stacks
+        for logical_id, resource in assembly.template(stack)["Resources"].items()
+    }
+
+
+def _in_vpc_functions(assembly: Assembly) -> dict[str, tuple[list[str], list[str]]]:
+    """The subnets and the security groups' VPCs of each function that runs in the VPC, by handler."""
+    found = {}
+    for stack in assembly.stacks:
+        resources = assembly.template(stack)["Resources"]
+        for resource in resources.values():
+            properties = resource["Properties"]
+            if resource["Type"] == "AWS::Lambda::Function" and "VpcConfig" in properties:
+                groups = [resources[ref["Fn::GetAtt"][0]] for ref in properties["VpcConfig"]["SecurityGroupIds"]]
+                vpcs = [group["Properties"]["VpcId"] for group in groups]
+                found[properties["Handler"]] = (properties["VpcConfig"]["SubnetIds"], vpcs)
+    return found
+
+
+def _network_synth(tmp_path: Path, settings: dict[str, Any]) -> Assembly:
+    """Only the Network construct for `settings` (the network object), with the compliance packs."""
+    app = cdk.App(outdir=str(tmp_path), context=CLI_CONTEXT)
+    stack = cdk.Stack(app, "Foundation")
+    Network(
+        stack,
+        "Network",
+        config=parse_settings({"network": settings}).network,
+        key=kms.Key(stack, "Key", enable_key_rotation=True),
+        log_retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    add_compliance_checks(app)
+    app.synth()
+    return Assembly(tmp_path)
+
+
+def test_an_existing_vpc_is_imported_and_nothing_of_a_vpc_is_created(existing_vpc_assembly: Assembly) -> None:
+    created = {
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::RouteTable",
+        "AWS::EC2::Route",
+        "AWS::EC2::SubnetRouteTableAssociation",
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::EIP",
+        "Custom::VpcRestrictDefaultSG",
+    }
+    resources = _all_resources(existing_vpc_assembly).values()
+
+    assert "AWS::Lambda::Function" in {resource["Type"] for resource in resources}
+    assert not {resource["Type"] for resource in resources} & created
+    vpcs = {
+        resource["Type"]: resource["Properties"]["VpcId"] for resource in resources if "VpcId" in resource["Properties"]
+    }
+    assert set(vpcs) == {"AWS::EC2::SecurityGroup", "AWS::EC2::VPCEndpoint"}
+    assert set(vpcs.values()) == {_existing().vpc_id}
+
+
+def test_functions_in_an_existing_vpc_run_in_its_subnets_as_they_would_in_a_created_one(
+    assembly: Assembly, existing_vpc_assembly: Assembly
+) -> None:
+    in_existing = _in_vpc_functions(existing_vpc_assembly)
+
+    assert set(in_existing) == set(_in_vpc_functions(assembly))  # the same functions, in the VPC either way
+    for handler, (subnets, vpcs) in in_existing.items():
+        assert subnets == list(_existing().subnet_ids), handler
+        assert vpcs == [_existing().vpc_id], handler  # one security group of its own, in that VPC
+
+
+def test_an_existing_vpc_gets_only_the_configured_endpoints_in_the_endpoint_azs(
+    existing_vpc_assembly: Assembly,
+) -> None:
+    foundation = existing_vpc_assembly.assertions("Foundation")
+    endpoints = _props(foundation, "AWS::EC2::VPCEndpoint")
+    interfaces = [p for p in endpoints if p["VpcEndpointType"] == "Interface"]
+    gateways = [p for p in endpoints if p["VpcEndpointType"] == "Gateway"]
+
+    assert [p["ServiceName"]["Fn::Join"][1][-1] for p in interfaces] == [".bedrock-runtime"]
+    assert interfaces[0]["SubnetIds"] == list(_existing().subnet_ids[:2])  # endpoint_azs = 2
+    assert interfaces[0]["PrivateDnsEnabled"] is True
+    assert [p["ServiceName"]["Fn::Join"][1][-1] for p in gateways] == [".dynamodb"]  # S3's is the VPC's own
+    # Two subnets share a route table: the gateway endpoint names each route table once.
+    assert gateways[0]["RouteTableIds"] == ["rtb-0aa11bb22cc33dd44", "rtb-0fedcba9876543210"]
+
+
+def test_endpoint_security_groups_of_an_existing_vpc_admit_only_https_from_its_cidr(
+    existing_vpc_assembly: Assembly,
+) -> None:
+    groups = _props(existing_vpc_assembly.assertions("Foundation"), "AWS::EC2::SecurityGroup")
+
+    assert len(groups) == len(EXISTING.interface_endpoints)
+    for group in groups:
+        assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in group["SecurityGroupIngress"]] == [
+            ("tcp", 443, 443, "172.31.0.0/16")
+        ]
+        assert [rule["CidrIp"] for rule in group["SecurityGroupEgress"]] == ["255.255.255.255/32"]  # no egress
+
+
+def test_an_existing_vpc_gets_a_flow_log_of_all_its_traffic_by_default(existing_vpc_assembly: Assembly) -> None:
+    foundation = existing_vpc_assembly.assertions("Foundation")
+    ((log_group_id, _),) = _resources(foundation, "AWS::Logs::LogGroup").items()
+
+    (flow_log,) = _props(foundation, "AWS::EC2::FlowLog")
+    assert {key: flow_log[key] for key in ("ResourceId", "ResourceType", "TrafficType", "LogGroupName")} == {
+        "ResourceId": _existing().vpc_id,
+        "ResourceType": "VPC",
+        "TrafficType": "ALL",
+        "LogGroupName": {"Ref": log_group_id},
+    }
+
+
+def test_an_existing_vpc_has_no_open_compliance_findings_and_lints_clean(existing_vpc_assembly: Assembly) -> None:
+    report = existing_vpc_assembly.validation_report
+    findings = [
+        f"{violation['ruleName']} at {construct['constructPath']}"
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    ]
+    assert len(report["pluginReports"]) == 4
+    assert not findings, "open cdk-nag findings:\n" + "\n".join(findings)
+
+    templates = sorted(str(path) for path in existing_vpc_assembly.outdir.glob("*.template.json"))
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--config-file", str(ROOT / ".cfnlintrc.yaml"), "--", *templates],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert len(templates) == 2
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_flow_logs_turned_off_on_a_created_vpc_is_an_acknowledged_choice(tmp_path: Path) -> None:
+    assembly = _network_synth(tmp_path, {"flow_logs": False})
+    template = assembly.assertions("Foundation")
+
+    template.resource_count_is("AWS::EC2::VPC", 1)
+    template.resource_count_is("AWS::EC2::FlowLog", 0)
+    assert not _resources(template, "AWS::Logs::LogGroup")  # nor the log group and role that would hold them
+    assert not _resources(template, "AWS::IAM::Role")
+    report = assembly.validation_report
+    assert not [v for plugin in report["pluginReports"] for v in plugin["violations"]]
+    acknowledged = {
+        suppressed["ruleName"]: suppressed["reason"]
+        for plugin in report["pluginReports"]
+        for suppressed in plugin["suppressedViolations"]
+        if "FlowLog" in suppressed["ruleName"] or suppressed["ruleName"] == "AwsSolutions-VPC7"
+    }
+    assert set(acknowledged) == {
+        "AwsSolutions-VPC7",
+        "NIST.800.53.R5-VPCFlowLogsEnabled",
+        "HIPAA.Security-VPCFlowLogsEnabled",
+    }
+    assert all("network.flow_logs=false" in reason for reason in acknowledged.values())
+
+
+def test_flow_logs_turned_off_on_an_existing_vpc_add_nothing_to_it(tmp_path: Path) -> None:
+    settings = {**CONFIGURATIONS["existing_vpc"]["network"], "flow_logs": False}
+    template = _network_synth(tmp_path, settings).template("Foundation")["Resources"]
+
+    types = [resource["Type"] for resource in template.values()]
+    assert "AWS::EC2::VPCEndpoint" in types
+    assert "AWS::EC2::FlowLog" not in types
+    assert "AWS::IAM::Role" not in types  # nor the role that delivers flow logs
+    assert json.dumps(template).count("vpc-flow-logs") == 0
+
+
+@pytest.mark.parametrize("names", [[], ["s3"], ["s3", "dynamodb"]])
+def test_an_existing_vpc_gets_exactly_the_gateway_endpoints_asked_for(tmp_path: Path, names: list[str]) -> None:
+    network = CONFIGURATIONS["existing_vpc"]["network"]
+    settings = {**network, "existing_vpc": {**network["existing_vpc"], "gateway_endpoints": names}}
+    template = _network_synth(tmp_path, settings).assertions("Foundation")
+
+    gateways = [p for p in _props(template, "AWS::EC2::VPCEndpoint") if p["VpcEndpointType"] == "Gateway"]
+    assert sorted(p["ServiceName"]["Fn::Join"][1][-1] for p in gateways) == sorted(f".{name}" for name in names)
