@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:  # run as `python scripts/doctor.py`, the project'
 
 from scripts.aws_errors import describe_aws_error, error_code  # noqa: E402
 from scripts.stack_outputs import application_stack_name, read_context  # noqa: E402
-from stacks.config import AppConfig, ConfigError, load_config, model_identifier  # noqa: E402
+from stacks.config import AppConfig, ConfigError, NetworkConfig, load_config, model_identifier  # noqa: E402
 
 PASS: Final = "PASS"  # noqa: S105 - a verdict, not a password
 WARN: Final = "WARN"
@@ -340,13 +340,23 @@ def check_network(clients: Clients, config: AppConfig, context: Context) -> list
     """The VPC gets its AZs, and every interface endpoint is offered in the AZs the stack places it in."""
     ec2 = clients("ec2")
     network = config.network
+    if network.existing_vpc is not None:
+        # An imported VPC's AZs are the configured ones: the endpoints go to the first endpoint_azs of them.
+        azs = list(network.existing_vpc.availability_zones)
+        results = [Result(PASS, "network", "availability zones", f"{', '.join(azs)} (network.existing_vpc)")]
+        return results + _endpoint_results(ec2, network, context, azs[: network.endpoint_azs])
     azs = deploy_azs(ec2)
     if len(azs) < network.max_azs:
         detail = f"Fn::GetAZs gives {len(azs)} ({', '.join(azs)}); network.max_azs is {network.max_azs}"
         fix = f"set network.max_azs to {len(azs)}, or give every AZ a default subnet (aws ec2 create-default-subnet)"
         return [Result(FAIL, "network", "availability zones", detail, fix)]
-    placed = azs[: network.endpoint_azs]
     results = [Result(PASS, "network", "availability zones", ", ".join(azs[: network.max_azs]))]
+    return results + _endpoint_results(ec2, network, context, azs[: network.endpoint_azs])
+
+
+def _endpoint_results(ec2: Any, network: NetworkConfig, context: Context, placed: list[str]) -> list[Result]:
+    """Whether each interface endpoint service is offered in the AZs the stack places it in."""
+    results: list[Result] = []
     for name in network.interface_endpoints:
         service = f"com.amazonaws.{context.region}.{name}"
         drop = f"drop {name} from network.interface_endpoints (with network.egress=nat the functions reach it)"

@@ -665,6 +665,31 @@ def test_network_places_endpoints_in_the_azs_with_a_default_subnet(aws: Aws) -> 
     assert {r.detail for r in results[1:]} == {"offered in us-east-1c"}
 
 
+def test_network_checks_an_existing_vpcs_own_azs_without_asking_ec2_for_the_regions(aws: Aws) -> None:
+    vpc = {
+        "vpc_id": "vpc-0a1b2c3d4e5f67890",
+        "cidr": "10.20.0.0/16",
+        "availability_zones": ["us-east-1d", "us-east-1b"],
+        "subnet_ids": ["subnet-0aa11bb22cc33dd44", "subnet-0ee55ff6600778899"],
+        "route_table_ids": ["rtb-0aa11bb22cc33dd44", "rtb-0aa11bb22cc33dd44"],
+    }
+    config = configure(network={"existing_vpc": vpc, "interface_endpoints": ["bedrock-runtime"], "endpoint_azs": 2})
+    expect_endpoint_service(aws, "bedrock-runtime", ["us-east-1b"])
+
+    results = check_network(aws, config, CONTEXT)
+
+    assert results == [
+        Result(PASS, "network", "availability zones", "us-east-1d, us-east-1b (network.existing_vpc)"),
+        Result(
+            FAIL,
+            "network",
+            "bedrock-runtime",
+            "not offered in us-east-1d, where the stack puts it (offered in: us-east-1b)",
+            "drop bedrock-runtime from network.interface_endpoints (with network.egress=nat the functions reach it)",
+        ),
+    ]
+
+
 def test_network_fails_when_fn_getazs_gives_too_few_azs(aws: Aws) -> None:
     expect_zones(aws, default_subnets=["us-east-1a", "us-east-1b"])
 
