@@ -925,6 +925,13 @@ def expect_healthy_account(aws: Aws, *, bootstrapped: bool = True) -> None:
     expect_domain(aws, {})
 
 
+@pytest.fixture
+def no_reservations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's reservations without building it (the reservation tests build it): none, as by default."""
+    monkeypatch.setattr(doctor, "reservations", lambda config: {"Api": 0})
+
+
+@pytest.mark.usefixtures("no_reservations")
 def test_main_exits_0_when_nothing_fails(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     expect_healthy_account(aws)
 
@@ -938,6 +945,7 @@ def test_main_exits_0_when_nothing_fails(aws: Aws, capsys: pytest.CaptureFixture
     assert all(line.startswith("PASS ") for line in out[1:-1])
 
 
+@pytest.mark.usefixtures("no_reservations")
 def test_main_exits_1_on_a_failed_check(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     expect_healthy_account(aws, bootstrapped=False)
 
