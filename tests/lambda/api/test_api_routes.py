@@ -82,7 +82,7 @@ def test_every_route_is_declared_once() -> None:
 
     assert len(set(names)) == len(names)
     assert len(set(endpoints)) == len(endpoints)
-    assert names == ["health", "models", "chat", "compare", "retrieve", "ask", "agent"]
+    assert {"health", "models", "chat", "compare", "retrieve", "ask", "agent"} <= set(names)
 
 
 def test_only_the_health_check_is_public() -> None:
@@ -128,7 +128,8 @@ def test_every_schema_a_route_names_exists() -> None:
 
 def test_a_route_naming_a_missing_schema_fails_to_load(tmp_path: Path) -> None:
     document = json.loads(ROUTES_FILE.read_text())
-    document["routes"][2]["request"] = "ChatRequestV2"
+    (chat,) = [route for route in document["routes"] if route["name"] == "chat"]
+    chat["request"] = "ChatRequestV2"
     path = tmp_path / "routes.json"
     path.write_text(json.dumps(document))
 
