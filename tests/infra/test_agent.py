@@ -12,7 +12,12 @@ from stacks.config import ROOT
 from tests.synth import Assembly, one, resources_at
 
 INSTRUCTION = (ROOT / "prompts/agent_instruction.md").read_text().strip()
-INLINE_TOOLS = json.loads((ROOT / "lambda/api/tools/tickets.json").read_text())["tools"]
+# Every inline tool group the API runs (lambda/api/tools/<group>.json), in the order the harness lists them.
+INLINE_TOOLS = [
+    tool
+    for path in sorted((ROOT / "lambda/api/tools").glob("*.json"))
+    for tool in json.loads(path.read_text())["tools"]
+]
 GATEWAY_GROUPS = {
     name: json.loads((ROOT / f"lambda/agent_tools/{name}.json").read_text()) for name in ("status", "knowledge")
 }
@@ -62,6 +67,7 @@ def test_the_harness_allows_exactly_its_tools_and_never_the_built_in_shell(appli
     tools = {tool["Name"]: tool for tool in properties["Tools"]}
 
     assert properties["AllowedTools"] == ["@tools", *(tool["name"] for tool in INLINE_TOOLS)]
+    assert {"create_ticket", "get_ticket", "list_tickets", "close_ticket"} <= {tool["name"] for tool in INLINE_TOOLS}
     assert tools["tools"]["Type"] == "agentcore_gateway"
     assert tools["tools"]["Config"]["AgentCoreGateway"] == {
         "GatewayArn": {"Fn::GetAtt": [gateway_id, "GatewayArn"]},
