@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python scripts/compliance.py`, the project's packages are one level up
+    sys.path.insert(0, str(ROOT))
+
+from scripts.generated import cell, code, write_or_check  # noqa: E402
+
 OUTPUT = ROOT / "docs" / "compliance.md"
 COMMAND = "make compliance"
 INTRO = f"""\
@@ -37,15 +42,6 @@ class Finding:
     rule: str
     text: str  # the acknowledgement's reason, or the open finding's description
     acknowledged_at: str = ""
-
-
-def _cell(text: str) -> str:
-    """Text on one line of a table cell: pipes and HTML-like <placeholders> escaped."""
-    return " ".join(text.split()).replace("|", "\\|").replace("<", "\\<")
-
-
-def _code(text: str) -> str:
-    return "`" + " ".join(text.split()).replace("|", "\\|") + "`"
 
 
 def open_findings(plugin: Mapping[str, Any]) -> list[Finding]:
@@ -75,10 +71,10 @@ def acknowledgements(plugin: Mapping[str, Any]) -> list[Finding]:
 
 def _rows(findings: Sequence[Finding]) -> Iterator[str]:
     for finding in findings:
-        where = _code(finding.path)
+        where = code(finding.path)
         if finding.acknowledged_at:
-            where += f" (acknowledged at {_code(finding.acknowledged_at)})"
-        yield f"| {where} | {_code(finding.rule)} | {_cell(finding.text)} |"
+            where += f" (acknowledged at {code(finding.acknowledged_at)})"
+        yield f"| {where} | {code(finding.rule)} | {cell(finding.text)} |"
 
 
 def _table(heading: str, findings: Sequence[Finding]) -> str:
@@ -120,14 +116,10 @@ def main(argv: Sequence[str] | None = None, *, output: Path = OUTPUT) -> int:
         print(f"{report_file} does not exist: synthesize first ({COMMAND} does)", file=sys.stderr)
         return 2
     report = json.loads(report_file.read_text(encoding="utf-8"))
-    text = render(report)
-    if args.check:
-        if not output.is_file() or output.read_text(encoding="utf-8") != text:
-            print(f"{output} is out of date with {report_file}; run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    stale = f"{output} is out of date with {report_file}; run {COMMAND}"
+    status = write_or_check(output, render(report), check=args.check, stale=stale)
+    if status or args.check:
+        return status
     found = [finding for plugin in report["pluginReports"] for finding in open_findings(plugin)]
     if found:
         print(f"{len(found)} open cdk-nag finding(s), listed in {output}", file=sys.stderr)

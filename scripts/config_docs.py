@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from scripts.generated import cell, write_or_check
 from stacks.config import CONTEXT_KEY, AppConfig, DeniedTopic, Record, Records, Setting, Table, settings_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,11 +43,6 @@ Defaults are JSON; `same` means prod keeps the dev default. Rows whose key has `
 of the list or object above them; with no default, each item must give the value.
 """
 TOPICS = "Each `[[topic]]` table of the TOML file that `guardrail.denied_topics_file` names."
-
-
-def cell(text: str) -> str:
-    """Text for a table cell: a | would end the cell, a < could start an HTML tag."""
-    return text.replace("|", "\\|").replace("<", "&lt;")
 
 
 def code(value: Any) -> str:
@@ -109,15 +105,8 @@ def main(argv: Sequence[str] | None = None, *, output: Path = OUTPUT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is not what this script generates")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not output.is_file() or output.read_text(encoding="utf-8") != text:
-            print(f"{output} is out of date with stacks/config.py; run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    return 0
+    stale = f"{output} is out of date with stacks/config.py; run {COMMAND}"
+    return write_or_check(output, render(), check=args.check, stale=stale)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python scripts/guardrail_summary.py`, the project's packages are one level up
+    sys.path.insert(0, str(ROOT))
+
+from scripts.generated import cell, code, write_or_check  # noqa: E402
+
 OUTPUT = ROOT / "docs" / "guardrail.md"
 COMMAND = "make guardrail-summary"
 GUARDRAIL = "AWS::Bedrock::Guardrail"
@@ -28,16 +33,6 @@ What the guardrail of the default configuration (the `dev` profile) enforces on 
 synthesized template declares it; a test fails when this page is stale. Settings under `genai.guardrail` and the
 files in `prompts/guardrail/` change it (see the README's "Tuning the guardrail").
 """
-
-
-def _cell(text: str) -> str:
-    """Text on one line of a table cell: pipes and HTML-like <placeholders> escaped."""
-    return " ".join(text.split()).replace("|", "\\|").replace("<", "\\<")
-
-
-def _code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    return fence + " ".join(text.split()).replace("|", "\\|") + fence
 
 
 INTRINSICS = {
@@ -90,14 +85,14 @@ def settings(properties: Mapping[str, Any], enforcement: Sequence[Mapping[str, A
     content_tier = _get(properties, "ContentPolicyConfig", "ContentFiltersTierConfig").get("TierName", "-")
     topic_tier = _get(properties, "TopicPolicyConfig", "TopicsTierConfig").get("TierName", "-")
     rows = [
-        ("Name", _code(text(properties.get("Name", "")))),
+        ("Name", code(text(properties.get("Name", "")))),
         ("Content filter tier", text(content_tier)),
         ("Denied topic tier", text(topic_tier)),
-        ("Cross-region guardrail profile", _code(text(profile)) if profile else "none"),
-        ("Encryption key", _code(text(properties["KmsKeyArn"])) if "KmsKeyArn" in properties else "AWS owned"),
-        ("Enforced account-wide", _cell(enforced)),
-        ("Blocked prompt message", _cell(text(properties.get("BlockedInputMessaging", "")))),
-        ("Blocked answer message", _cell(text(properties.get("BlockedOutputsMessaging", "")))),
+        ("Cross-region guardrail profile", code(text(profile)) if profile else "none"),
+        ("Encryption key", code(text(properties["KmsKeyArn"])) if "KmsKeyArn" in properties else "AWS owned"),
+        ("Enforced account-wide", cell(enforced)),
+        ("Blocked prompt message", cell(text(properties.get("BlockedInputMessaging", "")))),
+        ("Blocked answer message", cell(text(properties.get("BlockedOutputsMessaging", "")))),
     ]  # fmt: skip
     return _table(("Setting", "Value"), rows)
 
@@ -121,16 +116,16 @@ def denied_topics(properties: Mapping[str, Any]) -> str:
     topics = _get(properties, "TopicPolicyConfig").get("TopicsConfig", [])
     lines = []
     for topic in topics:
-        name, definition = _cell(text(topic["Name"])), _cell(text(topic["Definition"]))
+        name, definition = cell(text(topic["Name"])), cell(text(topic["Definition"]))
         lines.append(f"- **{name}** ({text(topic.get('Type', 'DENY'))}): {definition}")
-        lines += [f"  - example: {_cell(text(example))}" for example in topic.get("Examples", [])]
+        lines += [f"  - example: {cell(text(example))}" for example in topic.get("Examples", [])]
     return "\n".join(lines) or "None."
 
 
 def word_filters(properties: Mapping[str, Any]) -> str:
     policy = _get(properties, "WordPolicyConfig")
     managed = [text(item["Type"]) for item in policy.get("ManagedWordListsConfig", [])]
-    words = [f"- {_code(text(item['Text']))}" for item in policy.get("WordsConfig", [])]
+    words = [f"- {code(text(item['Text']))}" for item in policy.get("WordsConfig", [])]
     return "\n".join(
         [
             f"Managed word lists: {', '.join(managed) or 'none'}.",
@@ -149,10 +144,10 @@ def sensitive_information(properties: Mapping[str, Any]) -> Iterator[str]:
     yield "Custom patterns:"
     regexes = [
         (
-            _cell(text(item["Name"])),
+            cell(text(item["Name"])),
             text(item["Action"]),
-            _code(text(item["Pattern"])),
-            _cell(text(item.get("Description", ""))),
+            code(text(item["Pattern"])),
+            cell(text(item.get("Description", ""))),
         )
         for item in policy.get("RegexesConfig", [])
     ]
@@ -188,7 +183,7 @@ def render(templates: Mapping[str, Mapping[str, Any]]) -> str:
         for logical_id, resource in sorted(resources.items()):
             if resource.get("Type") == GUARDRAIL:
                 path = resource.get("Metadata", {}).get("aws:cdk:path", f"{stack}/{logical_id}")
-                blocks += [f"## {_code(path)}", *guardrail_sections(resource, enforcement)]
+                blocks += [f"## {code(path)}", *guardrail_sections(resource, enforcement)]
     return "\n\n".join(blocks) + "\n"
 
 
@@ -209,15 +204,8 @@ def main(argv: Sequence[str] | None = None, *, output: Path = OUTPUT) -> int:
     if not any(r.get("Type") == GUARDRAIL for t in templates.values() for r in t.get("Resources", {}).values()):
         print(f"no guardrail in {args.assembly}: synthesize first ({COMMAND} does)", file=sys.stderr)
         return 2
-    text_ = render(templates)
-    if args.check:
-        if not output.is_file() or output.read_text(encoding="utf-8") != text_:
-            print(f"{output} is out of date with {args.assembly}; run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text_, encoding="utf-8")
-    return 0
+    stale = f"{output} is out of date with {args.assembly}; run {COMMAND}"
+    return write_or_check(output, render(templates), check=args.check, stale=stale)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTES = ROOT / "lambda" / "api" / "routes.json"
+if str(ROOT) not in sys.path:  # run as `python scripts/openapi.py`, the project's packages are one level up
+    sys.path.insert(0, str(ROOT))
+
+from scripts.generated import write_or_check  # noqa: E402
+
 OUTPUT = ROOT / "docs" / "openapi.json"
 SECURITY_SCHEME = "CognitoUserPool"
 STREAM_SUFFIX = "/stream"
@@ -217,21 +222,12 @@ def main(argv: Sequence[str] | None = None, *, output: Path = OUTPUT, routes_pat
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if the file differs from what would be generated")
     args = parser.parse_args(argv)
-    text = render(routes_path)
     name = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
-    if args.check:
-        current = output.read_text(encoding="utf-8") if output.exists() else None
-        if current != text:
-            print(
-                f"openapi: {name} is out of date with lambda/api/routes.json; run python scripts/openapi.py",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    print(f"openapi: wrote {name}")
-    return 0
+    stale = f"openapi: {name} is out of date with lambda/api/routes.json; run python scripts/openapi.py"
+    status = write_or_check(output, render(routes_path), check=args.check, stale=stale)
+    if not args.check:
+        print(f"openapi: wrote {name}")
+    return status
 
 
 if __name__ == "__main__":
