@@ -10,10 +10,12 @@ from typing import Any
 
 import botocore.session
 from api.identity import Caller, caller_of
+from api.registry import REGISTRY
 from api.sessions import SessionBinder
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 
+from common.schema import validate
 from tests.aws import LambdaContext, offline_client
 
 REGION = "us-east-1"
@@ -186,6 +188,36 @@ def rest_event(
         "body": text,
         "isBase64Encoded": base64_encoded,
     }
+
+
+def posted(path: str, body: Any, claims: Mapping[str, str] | None = PERSON, **kwargs: Any) -> dict[str, Any]:
+    """A POST that API Gateway's validator lets through (common.schema stands in for it)."""
+    route = next(route for route in REGISTRY.routes if route.path == path)
+    schema = REGISTRY.request_schema(route)
+    assert schema is not None
+    validate(schema, body)
+    return rest_event("POST", path, body, claims=claims, **kwargs)
+
+
+def calls_by_caller(usage_table: Any) -> dict[str, int]:
+    """The model calls the usage table counts against each caller, all minutes together."""
+    counted: dict[str, int] = {}
+    for item in usage_table.scan(ConsistentRead=True)["Items"]:
+        caller_id = str(item["caller_window"]).rpartition("#")[0]
+        counted[caller_id] = counted.get(caller_id, 0) + int(item["calls"])
+    return counted
+
+
+def calls_counted(usage_table: Any) -> int:
+    """The model calls the usage table counts, for every caller and minute."""
+    return sum(calls_by_caller(usage_table).values())
+
+
+def recorded_operations(client: Any) -> list[str]:
+    """The operations a client is asked to make from now on, recorded before its parameters are even built."""
+    calls: list[str] = []
+    client.meta.events.register("before-parameter-build", lambda model, **_: calls.append(model.name))
+    return calls
 
 
 def header(response: Mapping[str, Any], name: str) -> str | None:

@@ -46,6 +46,7 @@ from .api_fakes import (
     body_of,
     bound,
     caller,
+    calls_by_caller,
     error_of,
     header,
     rest_event,
@@ -185,9 +186,7 @@ def sent(harness: HttpStub) -> list[dict[str, Any]]:
 
 def spent(usage_table: Any, claims: Mapping[str, str] = PERSON) -> int:
     """The model calls counted against the caller's budget, all minutes together."""
-    prefix = caller(claims).id + "#"
-    items = usage_table.scan(ConsistentRead=True)["Items"]
-    return sum(int(item["calls"]) for item in items if str(item["caller_window"]).startswith(prefix))
+    return calls_by_caller(usage_table).get(caller(claims).id, 0)
 
 
 def assert_generic(response: Mapping[str, Any]) -> None:

@@ -6,13 +6,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from api.registry import REGISTRY
 from api.services import Services
 from api.sessions import AGENT, ASK
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
-
-from common.schema import validate
 
 from .api_fakes import (
     BEDROCK_SESSION_ID,
@@ -30,11 +27,13 @@ from .api_fakes import (
     body_of,
     bound,
     caller,
+    calls_by_caller,
     emitted,
     error_of,
     header,
+    posted,
     raise_on_call,
-    rest_event,
+    recorded_operations,
 )
 
 Call = Callable[[dict[str, Any]], dict[str, Any]]
@@ -46,21 +45,7 @@ CODES = {400: "BadRequest", 403: "AccessDenied", 404: "NotFound", 409: "Conflict
 
 def post(call: Call, body: Mapping[str, Any], claims: Mapping[str, str] = PERSON) -> dict[str, Any]:
     """POST /ask with a body API Gateway lets through (the route's request schema)."""
-    validate(REGISTRY.request_schema(REGISTRY.route("ask")) or {}, body)
-    return call(rest_event("POST", "/ask", body, claims=claims))
-
-
-def spent(usage_table: Any) -> dict[str, int]:
-    """The model calls counted against each caller this minute."""
-    items = usage_table.scan()["Items"]
-    return {item["caller_window"].rpartition("#")[0]: int(item["calls"]) for item in items}
-
-
-def bedrock_calls(client: Any) -> list[str]:
-    """The operations a client is asked to make from now on, recorded before its parameters are even built."""
-    calls: list[str] = []
-    client.meta.events.register("before-parameter-build", lambda model, **_: calls.append(model.name))
-    return calls
+    return call(posted("/ask", body, claims))
 
 
 def test_ask_answers_with_citations_by_document_behind_the_guardrail(
@@ -81,7 +66,7 @@ def test_ask_answers_with_citations_by_document_behind_the_guardrail(
         "guardrail": {"action": "NONE"},
     }
     assert not [secret for secret in SECRETS if secret in response["body"]]
-    assert spent(usage_table) == {caller(PERSON).id: 1}
+    assert calls_by_caller(usage_table) == {caller(PERSON).id: 1}
 
 
 @pytest.mark.parametrize(
@@ -107,14 +92,14 @@ def test_ask_bounds_the_generation(
 def test_two_callers_are_kept_apart(call: Call, agent_runtime_stub: Stubber, usage_table: Any) -> None:
     agent_runtime_stub.add_response("retrieve_and_generate", ask_response(), ask_params(QUESTION))
     first = body_of(post(call, {"question": QUESTION}))["sessionId"]
-    calls = bedrock_calls(agent_runtime_stub.client)
+    calls = recorded_operations(agent_runtime_stub.client)
 
     refused = post(call, {"question": "What did they ask?", "sessionId": first}, OTHER_PERSON)
 
     assert (refused["statusCode"], error_of(refused)["code"]) == (403, "SessionNotYours")
     assert BEDROCK_SESSION_ID not in refused["body"]
     assert calls == []
-    assert spent(usage_table) == {caller(PERSON).id: 1}
+    assert calls_by_caller(usage_table) == {caller(PERSON).id: 1}
 
     # The first caller still continues their own conversation, under Bedrock's id.
     agent_runtime_stub.add_response(
@@ -169,13 +154,13 @@ def _tampered(session: str) -> str:
 def test_a_session_not_issued_to_the_caller_is_refused_before_bedrock(
     call: Call, agent_runtime_stub: Stubber, usage_table: Any, session: str, claims: Mapping[str, str]
 ) -> None:
-    calls = bedrock_calls(agent_runtime_stub.client)
+    calls = recorded_operations(agent_runtime_stub.client)
 
     response = post(call, {"question": QUESTION, "sessionId": session}, claims)
 
     assert (response["statusCode"], error_of(response)["code"]) == (403, "SessionNotYours")
     assert calls == []
-    assert spent(usage_table) == {}
+    assert calls_by_caller(usage_table) == {}
 
 
 def test_a_guardrail_intervention_is_reported_and_counted(

@@ -23,6 +23,7 @@ from .api_fakes import (
     blocked_trace,
     body_of,
     caller,
+    calls_counted,
     converse_params,
     converse_response,
     emitted,
@@ -52,11 +53,6 @@ def result(model: str, answer: str, latency: int) -> dict[str, Any]:
         "latencyMs": latency,
         "guardrail": {"action": "NONE"},
     }
-
-
-def calls_counted(usage_table: Any) -> int:
-    """The model calls the usage table holds, for every caller and minute."""
-    return sum(int(item["calls"]) for item in usage_table.scan()["Items"])
 
 
 def test_every_model_answers_in_request_order(call: Call, runtime_stub: Stubber) -> None:

@@ -7,11 +7,8 @@ from typing import Any
 
 import pytest
 from api.clients import OPERATIONS
-from api.registry import REGISTRY
 from api.sessions import ASK
 from botocore.stub import Stubber
-
-from common.schema import validate
 
 from .api_fakes import (
     BEDROCK_SESSION_ID,
@@ -27,12 +24,11 @@ from .api_fakes import (
     blocked_trace,
     bound,
     converse_response,
-    rest_event,
+    posted,
     retrieve_response,
 )
 
 Call = Callable[[dict[str, Any]], dict[str, Any]]
-SCHEMAS = {route.path: REGISTRY.request_schema(route) for route in REGISTRY.routes}
 
 
 def capture(client: Any, calls: list[tuple[str, dict[str, Any]]]) -> None:
@@ -50,14 +46,6 @@ def calls(runtime: Any, agent_runtime: Any) -> list[tuple[str, dict[str, Any]]]:
     capture(runtime, recorded)
     capture(agent_runtime, recorded)
     return recorded
-
-
-def posted(path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A POST that API Gateway's validator lets through (common.schema stands in for it)."""
-    schema = SCHEMAS[path]
-    assert schema is not None
-    validate(schema, body)
-    return rest_event("POST", path, body)
 
 
 def passed() -> dict[str, Any]:

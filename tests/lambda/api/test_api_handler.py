@@ -12,11 +12,8 @@ from typing import Any
 import pytest
 from api.config import from_environ
 from api.limits import Limiter
-from api.registry import REGISTRY
 from api.services import Services
 from botocore.stub import Stubber
-
-from common.schema import validate
 
 from .api_fakes import (
     API_REQUEST_ID,
@@ -34,10 +31,12 @@ from .api_fakes import (
     FakeContext,
     body_of,
     caller,
+    calls_counted,
     converse_response,
     emitted,
     error_of,
     header,
+    posted,
     rest_event,
 )
 
@@ -65,15 +64,6 @@ BODIES: dict[str, dict[str, Any]] = {
 NOW = 1_800_000_030.0
 
 
-def posted(path: str, body: dict[str, Any], claims: dict[str, str] | None = PERSON, **kwargs: Any) -> dict[str, Any]:
-    """A POST that API Gateway's validator lets through (common.schema stands in for it)."""
-    route = next(route for route in REGISTRY.routes if route.path == path)
-    schema = REGISTRY.request_schema(route)
-    assert schema is not None
-    validate(schema, body)
-    return rest_event("POST", path, body, claims=claims, **kwargs)
-
-
 class Logs:
     """The JSON lines the function's logger writes, read request by request."""
 
@@ -99,11 +89,6 @@ def logs(api: ModuleType) -> Iterator[Logs]:
     previous = handler.setStream(captured.stream)
     yield captured
     handler.setStream(previous)
-
-
-def calls_counted(usage_table: Any) -> int:
-    """The model calls the usage table holds, for every caller and minute."""
-    return sum(int(item["calls"]) for item in usage_table.scan()["Items"])
 
 
 def test_health_answers_without_a_caller_or_bedrock(call: Call) -> None:

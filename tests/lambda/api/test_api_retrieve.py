@@ -6,12 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from api.registry import REGISTRY
 from api.services import Services
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
-
-from common.schema import validate
 
 from .api_fakes import (
     BLOCKED_OUTPUT_MESSAGE,
@@ -25,11 +22,13 @@ from .api_fakes import (
     PERSON,
     body_of,
     caller,
+    calls_by_caller,
     emitted,
     error_of,
     header,
+    posted,
     raise_on_call,
-    rest_event,
+    recorded_operations,
     retrieve_params,
 )
 
@@ -46,8 +45,7 @@ SECRETS = ("s3://", BUCKET, "x-amz-bedrock", KB_ID, GUARDRAIL_ID, GENERATION_MOD
 
 def post(call: Call, body: Mapping[str, Any], claims: Mapping[str, str] = PERSON) -> dict[str, Any]:
     """POST /retrieve with a body API Gateway lets through (the route's request schema)."""
-    validate(REGISTRY.request_schema(REGISTRY.route("retrieve")) or {}, body)
-    return call(rest_event("POST", "/retrieve", body, claims=claims))
+    return call(posted("/retrieve", body, claims))
 
 
 def passage(text: str, key: str, score: float, **metadata: Any) -> dict[str, Any]:
@@ -104,19 +102,6 @@ MISCONDUCT = {"contentPolicy": {"filters": [{"type": "MISCONDUCT", "confidence":
 PROMPT_ATTACK = {"contentPolicy": {"filters": [{"type": "PROMPT_ATTACK", "confidence": "HIGH", "action": "BLOCKED"}]}}
 
 
-def spent(usage_table: Any) -> dict[str, int]:
-    """The model calls counted against each caller this minute."""
-    items = usage_table.scan()["Items"]
-    return {item["caller_window"].rpartition("#")[0]: int(item["calls"]) for item in items}
-
-
-def bedrock_calls(client: Any) -> list[str]:
-    """The operations a client is asked to make from now on, recorded before its parameters are even built."""
-    calls: list[str] = []
-    client.meta.events.register("before-parameter-build", lambda model, **_: calls.append(model.name))
-    return calls
-
-
 def test_every_passage_goes_through_the_guardrail_in_order(
     call: Call, agent_runtime_stub: Stubber, runtime_stub: Stubber, usage_table: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -148,7 +133,7 @@ def test_every_passage_goes_through_the_guardrail_in_order(
     }
     assert CARD not in response["body"]
     assert not [secret for secret in SECRETS if secret in response["body"]]
-    assert spent(usage_table) == {caller(PERSON).id: 1}
+    assert calls_by_caller(usage_table) == {caller(PERSON).id: 1}
     assert emitted(capsys.readouterr().out) == [
         {"route": "retrieve", "metrics": {"Requests": [1.0], "GuardrailInterventions": [1.0]}}
     ]
@@ -254,7 +239,7 @@ def test_top_k_defaults_to_five_and_the_callers_top_k_and_filter_are_passed(
 def test_a_caller_without_budget_left_is_refused_before_bedrock(
     call: Call, services: Services, agent_runtime_stub: Stubber, usage_table: Any
 ) -> None:
-    calls = bedrock_calls(agent_runtime_stub.client)
+    calls = recorded_operations(agent_runtime_stub.client)
     services.spend(caller(PERSON), CALLER_CALLS_PER_MINUTE)
 
     response = post(call, {"query": "sync"})
