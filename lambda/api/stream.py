@@ -49,35 +49,23 @@ TRACE_HEADER = "_X_AMZN_TRACE_ID"
 ORIGINS = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip()]
 
 
-def _context(request: Request) -> dict[str, Any]:
+def _header_object(request: Request, name: str) -> dict[str, Any]:
+    """A header the adapter sets to a JSON object; {} when it is missing or not one."""
     try:
-        value = json.loads(request.headers.get("x-amzn-request-context", "{}"))
+        value = json.loads(request.headers.get(name, "{}"))
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
 
 
-def _lambda_context(request: Request) -> dict[str, Any]:
-    try:
-        value = json.loads(request.headers.get("x-amzn-lambda-context", "{}"))
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _request_id(request: Request) -> str:
-    request_id = _lambda_context(request).get("request_id")
-    return request_id if isinstance(request_id, str) else str(_context(request).get("requestId", "unknown"))
-
-
-def _join_trace(request: Request) -> None:
+def _join_trace(lambda_context: dict[str, Any]) -> None:
     """Make this invocation's X-Ray trace the one the SDK records AWS calls in.
 
     The SDK reads the trace header from _X_AMZN_TRACE_ID, which Lambda sets for each invocation in the runtime's
     environment, not in this long-running server's; the adapter passes it in the Lambda context instead. An
     execution environment handles one invocation at a time, so the process-wide variable is this request's.
     """
-    trace = _lambda_context(request).get("xray_trace_id")
+    trace = lambda_context.get("xray_trace_id")
     if isinstance(trace, str) and trace:
         os.environ[TRACE_HEADER] = trace
 
@@ -146,17 +134,21 @@ def endpoint(route: Route) -> Any:
     options = {"timeout_seconds": AGENT_TIMEOUT_SECONDS} if route.name == "agent" else {}
 
     async def stream(request: Request) -> Response:
-        request_id = _request_id(request)
-        _join_trace(request)
+        context = _header_object(request, "x-amzn-request-context")
+        lambda_context = _header_object(request, "x-amzn-lambda-context")
+        gateway_request_id = str(context.get("requestId", ""))
+        request_id = lambda_context.get("request_id")
+        request_id = request_id if isinstance(request_id, str) else gateway_request_id or "unknown"
+        _join_trace(lambda_context)
         # The logger outlives the request: no key of the previous caller may label this one's records.
         logger.clear_state()
         logger.append_keys(request_id=request_id, route=route.name)
         # As the buffered function's: API Gateway's request id, the one in the access log.
-        logger.set_correlation_id(str(_context(request).get("requestId", "")) or None)
+        logger.set_correlation_id(gateway_request_id or None)
         metrics.add_dimension(name="route", value=f"{route.name}-stream")
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         try:
-            caller = caller_of({"requestContext": _context(request)})
+            caller = caller_of({"requestContext": context})
             logger.append_keys(caller=caller.id)
             body = read_body(await request.body(), services.settings.limit("MAX_REQUEST_CHARACTERS"))
             events: Iterator[sse.Event] = module.stream(services, Call(caller, body), **options)
