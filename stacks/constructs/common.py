@@ -11,6 +11,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
@@ -120,6 +121,36 @@ def dead_letter_queue(scope: Construct, id_: str, *, key: kms.IKey, holds: str) 
         "not moved on to a further queue.",
     )
     return queue
+
+
+def access_logs_bucket(
+    scope: Construct, id_: str, *, expiration: cdk.Duration, removal_policy: cdk.RemovalPolicy, never: str
+) -> s3.Bucket:
+    """A bucket for S3 server access logs: private, SSL-only, versioned, expiring after `expiration`.
+
+    S3 delivers server access logs only to buckets encrypted with S3-managed keys, so this is the one bucket
+    without the project key; `never` says what the logs of the bucket it serves can never hold.
+    """
+    bucket = s3.Bucket(
+        scope,
+        id_,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        lifecycle_rules=[s3.LifecycleRule(expiration=expiration, noncurrent_version_expiration=cdk.Duration.days(1))],
+        removal_policy=removal_policy,
+        auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+    )
+    for pack in ("NIST.800.53.R5", "HIPAA.Security"):
+        acknowledge(
+            bucket,
+            f"{pack}-S3DefaultEncryptionKMS",
+            "S3 server access logging delivers only to target buckets whose default encryption is SSE-S3 "
+            f"(SSE-KMS targets are not supported); the logs hold request metadata, never {never}.",
+        )
+    return bucket
 
 
 def digest(settings: Any, length: int = 10) -> str:

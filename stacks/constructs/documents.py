@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from stacks.constructs.common import RETENTION, acknowledge
+from stacks.constructs.common import RETENTION, access_logs_bucket, acknowledge
 from stacks.constructs.provider_logs import log_provider
 
 SAMPLE_DOCS = Path(__file__).resolve().parents[2] / "sample-docs"
@@ -34,20 +34,12 @@ class Documents(Construct):
     ) -> None:
         super().__init__(scope, id_)
         destroy = removal_policy == cdk.RemovalPolicy.DESTROY
-        # S3 delivers server access logs only to buckets encrypted with S3-managed keys.
-        self.access_logs = s3.Bucket(
+        self.access_logs = access_logs_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(expiration=access_log_retention, noncurrent_version_expiration=cdk.Duration.days(1))
-            ],
+            expiration=access_log_retention,
             removal_policy=removal_policy,
-            auto_delete_objects=destroy,
+            never="document content",
         )
         self.bucket = s3.Bucket(
             self,
@@ -92,12 +84,6 @@ class Documents(Construct):
         for pack in ("NIST.800.53.R5", "HIPAA.Security"):
             for bucket in (self.access_logs, self.bucket):
                 acknowledge(bucket, f"{pack}-S3BucketReplicationEnabled", no_replication)
-            acknowledge(
-                self.access_logs,
-                f"{pack}-S3DefaultEncryptionKMS",
-                "S3 server access logging delivers only to target buckets whose default encryption is SSE-S3 "
-                "(SSE-KMS targets are not supported); the logs hold request metadata, never document content.",
-            )
 
         self.sample_documents = (
             s3_assets.Asset(self, "SampleDocuments", path=str(SAMPLE_DOCS)) if sample_documents else None

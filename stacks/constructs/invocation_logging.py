@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.constructs.common import RETENTION, Baseline, acknowledge
+from stacks.constructs.common import RETENTION, Baseline, access_logs_bucket, acknowledge
 from stacks.constructs.provider_logs import log_provider
 from stacks.constructs.roles import ManagedPolicyRole, service_principal
 
@@ -121,18 +121,8 @@ class InvocationLogging(Construct):
             noncurrent_version_expiration=cdk.Duration.days(1),
             abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
         )
-        # S3 delivers server access logs only to buckets encrypted with S3-managed keys.
-        access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            lifecycle_rules=[expiry],
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
+        access_logs = access_logs_bucket(
+            self, "AccessLogs", expiration=cdk.Duration.days(days), removal_policy=removal_policy, never="payloads"
         )
         bucket = s3.Bucket(
             self,
@@ -166,12 +156,6 @@ class InvocationLogging(Construct):
         for pack in ("NIST.800.53.R5", "HIPAA.Security"):
             for each in (access_logs, bucket):
                 acknowledge(each, f"{pack}-S3BucketReplicationEnabled", no_replication)
-            acknowledge(
-                access_logs,
-                f"{pack}-S3DefaultEncryptionKMS",
-                "S3 server access logging delivers only to target buckets whose default encryption is SSE-S3 "
-                "(SSE-KMS targets are not supported); the logs hold request metadata, never payloads.",
-            )
         return bucket
 
     def _configuration(self, baseline: Baseline, *, logging_config: dict[str, Any]) -> cr.AwsCustomResource:
