@@ -84,3 +84,20 @@ class Alerts(Construct):
 
     def notify_on(self, alarm: cloudwatch.Alarm) -> None:
         alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+
+    def alarm_on_any(
+        self, scope: Construct, id_: str, metric: cloudwatch.IMetric, description: str
+    ) -> cloudwatch.Alarm:
+        """An alarm on the topic as soon as `metric` counts one in a period; no data is no trouble."""
+        alarm = cloudwatch.Alarm(
+            scope,
+            id_,
+            alarm_description=description,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.notify_on(alarm)
+        return alarm

@@ -151,34 +151,20 @@ class IngestionPipeline(Construct):
 
         self._publish_outcomes(knowledge_base)
 
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = alerts.alarm_on_any(
             self,
             "DeadLettersAlarm",
-            alarm_description=(
-                f"Document changes failed to sync after {config.ingestion_max_receives} attempts; "
-                "see the ingestion function's logs, then redrive the dead-letter queue"
-            ),
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(5)),
+            f"Document changes failed to sync after {config.ingestion_max_receives} attempts; "
+            "see the ingestion function's logs, then redrive the dead-letter queue",
         )
-        alerts.notify_on(self.alarm)
-        self.failed_jobs_alarm = cloudwatch.Alarm(
+        self.failed_jobs_alarm = alerts.alarm_on_any(
             self,
             "FailedJobsAlarm",
-            alarm_description=(
-                "An ingestion job failed, so some document changes are not searchable; read the ingestion function's "
-                "'Ingestion job failed' log lines for the reasons, fix the documents, then upload them again"
-            ),
-            metric=self.metric_outcome("IngestionJobsFailed"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.metric_outcome("IngestionJobsFailed"),
+            "An ingestion job failed, so some document changes are not searchable; read the ingestion function's "
+            "'Ingestion job failed' log lines for the reasons, fix the documents, then upload them again",
         )
-        alerts.notify_on(self.failed_jobs_alarm)
         self.function_alarms = function_alarms(self.function, alerts, "Ingestion")
 
     def metric_outcome(self, name: str) -> cloudwatch.Metric:

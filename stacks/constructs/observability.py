@@ -81,34 +81,20 @@ def api_routes() -> list[Route]:
 
 def function_alarms(function: VpcFunction, alerts: Alerts, label: str) -> list[cloudwatch.Alarm]:
     """An alarm on the function's errors and one on its throttles, both to the alerts topic."""
-    errors = cloudwatch.Alarm(
+    errors = alerts.alarm_on_any(
         function,
         "ErrorsAlarm",
-        alarm_description=(
-            f"The {label} function failed (an unhandled exception, a timeout or no memory left); read the ERROR "
-            "lines of its log group and the X-Ray trace of the failed request"
-        ),
-        metric=function.function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
-        threshold=1,
-        evaluation_periods=1,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        function.function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+        f"The {label} function failed (an unhandled exception, a timeout or no memory left); read the ERROR "
+        "lines of its log group and the X-Ray trace of the failed request",
     )
-    throttles = cloudwatch.Alarm(
+    throttles = alerts.alarm_on_any(
         function,
         "ThrottlesAlarm",
-        alarm_description=(
-            f"Lambda refused to run the {label} function for lack of concurrency; compare its concurrency on the "
-            "dashboard with the account's unreserved concurrency (make doctor) and its reserved concurrency"
-        ),
-        metric=function.function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM),
-        threshold=1,
-        evaluation_periods=1,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        function.function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+        f"Lambda refused to run the {label} function for lack of concurrency; compare its concurrency on the "
+        "dashboard with the account's unreserved concurrency (make doctor) and its reserved concurrency",
     )
-    for alarm in (errors, throttles):
-        alerts.notify_on(alarm)
     return [errors, throttles]
 
 
@@ -151,9 +137,10 @@ class Observability(Construct):
         self._routes = api_routes()
         self._stacks = (cdk.Stack.of(ingestion), stack)
 
-        self.alarms = [self._api_errors_alarm(config), self._api_latency_alarm(config), self._throttles_alarm()]
+        self.alarms = [self._api_errors_alarm(config), self._api_latency_alarm(config)]
         for alarm in self.alarms:
             alerts.notify_on(alarm)
+        self.alarms.append(self._throttles_alarm(alerts))
         for function in vpc_functions(stack):
             self.alarms += function_alarms(function, alerts, function.node.path.removeprefix(f"{stack.node.id}/"))
         limit = config.monthly_budget_usd
@@ -298,7 +285,7 @@ class Observability(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
-    def _throttles_alarm(self) -> cloudwatch.Alarm:
+    def _throttles_alarm(self, alerts: Alerts) -> cloudwatch.Alarm:
         # The functions count every throttled call themselves (api/telemetry.py): Bedrock's own metric names a
         # model called through an application inference profile in a way its documentation does not give.
         throttles = {
@@ -317,18 +304,12 @@ class Observability(Construct):
             period=PERIOD,
             label="Throttled model and service calls",
         )
-        return cloudwatch.Alarm(
+        return alerts.alarm_on_any(
             self,
             "BedrockThrottlesAlarm",
-            alarm_description=(
-                "Bedrock throttled the stack's model calls (callers got 429s); see which model on the dashboard, then "
-                "its on-demand quotas in Service Quotas, or route it through a cross-Region inference profile"
-            ),
-            metric=total,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            total,
+            "Bedrock throttled the stack's model calls (callers got 429s); see which model on the dashboard, then "
+            "its on-demand quotas in Service Quotas, or route it through a cross-Region inference profile",
         )
 
     # Budget
