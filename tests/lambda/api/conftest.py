@@ -26,7 +26,7 @@ from tests.aws import offline_client, stubbed
 from tests.eventstream import HttpStub
 
 from .api_fakes import CALLER_CALLS_PER_MINUTE, ENVIRONMENT, REGION, USAGE_TABLE, FakeContext
-from .tickets_fakes import create_tickets_table
+from .tickets_fakes import Clock, create_tickets_table
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -115,6 +115,12 @@ def tickets_table(_moto: tuple[Any, Any]) -> Iterator[Any]:
     """The moto tickets table, emptied after the test."""
     yield _moto[0]
     _empty(_moto[0], "ticket_id")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The tickets' clock: a fixed time that moves on by a second each time it is read."""
+    return Clock()
 
 
 @pytest.fixture

@@ -39,26 +39,15 @@ MISSING_TICKET = "TCK-ZZZZZZZZZZ"
 
 
 @pytest.fixture
-def table(tickets_table: Any) -> Any:
-    """The moto tickets table of the package (conftest.py), empty at the start of the test."""
-    return tickets_table
+def toolbox(tickets_table: Any, clock: Clock) -> Toolbox:
+    return Toolbox({"tickets": tickets.runners(TicketStore(tickets_table, now=clock))})
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def toolbox(table: Any, clock: Clock) -> Toolbox:
-    return Toolbox({"tickets": tickets.runners(TicketStore(table, now=clock))})
-
-
-@pytest.fixture
-def alices_ticket(table: Any) -> dict[str, str]:
+def alices_ticket(tickets_table: Any) -> dict[str, str]:
     """One open ticket of Alice's, as stored."""
     stored = stored_ticket(ALICES_TICKET, ALICE.id, minute(1))
-    table.put_item(Item=stored)
+    tickets_table.put_item(Item=stored)
     return stored
 
 
@@ -81,39 +70,39 @@ def public(stored: Mapping[str, str]) -> dict[str, str]:
 # Owned by the verified caller
 
 
-def test_create_makes_a_ticket_owned_by_the_caller(toolbox: Toolbox, table: Any) -> None:
+def test_create_makes_a_ticket_owned_by_the_caller(toolbox: Toolbox, tickets_table: Any) -> None:
     result = run(toolbox, ALICE, "create_ticket", PRINTER)
 
     assert result.status == "success"
     assert result.tool_use_id == "tooluse_0001"
-    [stored] = all_items(table)
+    [stored] = all_items(tickets_table)
     assert stored["owner"] == ALICE.id
     # tickets.json documents the default priority as normal.
     assert stored["priority"] == "normal"
     assert result.content == public(stored)
 
 
-def test_a_retried_confirmation_makes_one_ticket(toolbox: Toolbox, table: Any) -> None:
+def test_a_retried_confirmation_makes_one_ticket(toolbox: Toolbox, tickets_table: Any) -> None:
     first = run(toolbox, ALICE, "create_ticket", PRINTER)
     again = run(toolbox, ALICE, "create_ticket", PRINTER)
 
     assert again == first
-    assert len(all_items(table)) == 1
+    assert len(all_items(tickets_table)) == 1
 
 
-def test_another_call_or_another_conversation_makes_another_ticket(toolbox: Toolbox, table: Any) -> None:
+def test_another_call_or_another_conversation_makes_another_ticket(toolbox: Toolbox, tickets_table: Any) -> None:
     first = run(toolbox, ALICE, "create_ticket", PRINTER)
     other_call = run(toolbox, ALICE, "create_ticket", PRINTER, use_id="tooluse_0002")
     other_session = run(toolbox, ALICE, "create_ticket", PRINTER, session=SESSION.replace("d3b0", "e4c1"))
 
     made = {result.content["ticket_id"] for result in (first, other_call, other_session)}
     assert len(made) == 3
-    assert {stored["ticket_id"] for stored in all_items(table)} == made
+    assert {stored["ticket_id"] for stored in all_items(tickets_table)} == made
 
 
 @pytest.mark.parametrize("other", [BOB, MACHINE], ids=["another user", "a client with Alice's subject"])
 def test_another_caller_cannot_see_or_close_a_ticket(
-    toolbox: Toolbox, table: Any, alices_ticket: dict[str, str], other: Caller
+    toolbox: Toolbox, tickets_table: Any, alices_ticket: dict[str, str], other: Caller
 ) -> None:
     listed = run(toolbox, other, "list_tickets", {})
     foreign = run(toolbox, other, "get_ticket", {"ticket_id": ALICES_TICKET})
@@ -133,13 +122,13 @@ def test_another_caller_cannot_see_or_close_a_ticket(
         missing_close.status,
         missing_close.content["error"].replace(MISSING_TICKET, "<id>"),
     )
-    assert all_items(table) == [alices_ticket]
+    assert all_items(tickets_table) == [alices_ticket]
     assert run(toolbox, ALICE, "get_ticket", {"ticket_id": ALICES_TICKET}).content == public(alices_ticket)
 
 
-def test_close_through_the_toolbox(toolbox: Toolbox, table: Any, alices_ticket: dict[str, str]) -> None:
+def test_close_through_the_toolbox(toolbox: Toolbox, tickets_table: Any, alices_ticket: dict[str, str]) -> None:
     closed = run(toolbox, ALICE, "close_ticket", {"ticket_id": ALICES_TICKET, "resolution": "Replaced the drum."})
-    after_close = all_items(table)
+    after_close = all_items(tickets_table)
     again = run(toolbox, ALICE, "close_ticket", {"ticket_id": ALICES_TICKET, "resolution": "Again."})
 
     assert closed.status == "success"
@@ -150,13 +139,13 @@ def test_close_through_the_toolbox(toolbox: Toolbox, table: Any, alices_ticket: 
         "resolution": "Replaced the drum.",
     }
     assert "already closed" in again.content["error"]
-    assert all_items(table) == after_close
+    assert all_items(tickets_table) == after_close
 
 
-def test_list_defaults_to_ten_newest_of_the_callers_own(toolbox: Toolbox, table: Any) -> None:
+def test_list_defaults_to_ten_newest_of_the_callers_own(toolbox: Toolbox, tickets_table: Any) -> None:
     for n in range(12):
-        table.put_item(Item=stored_ticket(f"TCK-ALICE000{n:02d}", ALICE.id, minute(n)))
-        table.put_item(Item=stored_ticket(f"TCK-BOB00000{n:02d}", BOB.id, minute(n)))
+        tickets_table.put_item(Item=stored_ticket(f"TCK-ALICE000{n:02d}", ALICE.id, minute(n)))
+        tickets_table.put_item(Item=stored_ticket(f"TCK-BOB00000{n:02d}", BOB.id, minute(n)))
 
     listed = run(toolbox, ALICE, "list_tickets", {})
     open_three = run(toolbox, ALICE, "list_tickets", {"status": "open", "limit": 3})
@@ -203,26 +192,28 @@ INVALID_CALLS = [
 
 @pytest.mark.parametrize(("name", "arguments"), INVALID_CALLS)
 def test_invalid_input_is_an_error_result_and_writes_nothing(
-    toolbox: Toolbox, table: Any, alices_ticket: dict[str, str], name: str, arguments: dict[str, Any]
+    toolbox: Toolbox, tickets_table: Any, alices_ticket: dict[str, str], name: str, arguments: dict[str, Any]
 ) -> None:
     result = run(toolbox, ALICE, name, arguments)
 
     assert result.status == "error"
     assert result.tool_use_id == "tooluse_0001"
     assert list(result.content) == ["error"]
-    assert all_items(table) == [alices_ticket]
+    assert all_items(tickets_table) == [alices_ticket]
 
 
-def test_the_longest_subject_allowed_is_accepted(toolbox: Toolbox, table: Any) -> None:
+def test_the_longest_subject_allowed_is_accepted(toolbox: Toolbox, tickets_table: Any) -> None:
     longest = "x" * TOOLS["create_ticket"]["inputSchema"]["properties"]["subject"]["maxLength"]
 
     result = run(toolbox, ALICE, "create_ticket", {**PRINTER, "subject": longest})
 
     assert result.status == "success"
-    assert [stored["subject"] for stored in all_items(table)] == [longest]
+    assert [stored["subject"] for stored in all_items(tickets_table)] == [longest]
 
 
-def test_an_unknown_tool_is_an_error_result(toolbox: Toolbox, table: Any, alices_ticket: dict[str, str]) -> None:
+def test_an_unknown_tool_is_an_error_result(
+    toolbox: Toolbox, tickets_table: Any, alices_ticket: dict[str, str]
+) -> None:
     use = ToolUse("tooluse_0001", "delete_ticket", {"ticket_id": ALICES_TICKET})
 
     result = toolbox.run(Invocation(ALICE, SESSION, use))
@@ -230,7 +221,7 @@ def test_an_unknown_tool_is_an_error_result(toolbox: Toolbox, table: Any, alices
     assert (result.status, result.tool_use_id, list(result.content)) == ("error", "tooluse_0001", ["error"])
     assert "delete_ticket" in result.content["error"]
     assert not toolbox.knows("delete_ticket")
-    assert all_items(table) == [alices_ticket]
+    assert all_items(tickets_table) == [alices_ticket]
 
 
 # Confirmation
@@ -251,13 +242,13 @@ def test_exactly_the_tools_declared_to_confirm_need_confirmation(toolbox: Toolbo
     [("create_ticket", PRINTER), ("close_ticket", {"ticket_id": ALICES_TICKET, "resolution": "Fixed."})],
 )
 def test_a_declined_call_writes_nothing(
-    toolbox: Toolbox, table: Any, alices_ticket: dict[str, str], name: str, arguments: dict[str, Any]
+    toolbox: Toolbox, tickets_table: Any, alices_ticket: dict[str, str], name: str, arguments: dict[str, Any]
 ) -> None:
     result = toolbox.decline(ToolUse("tooluse_0007", name, arguments))
 
     assert (result.status, result.tool_use_id) == ("error", "tooluse_0007")
     assert "declined" in result.content["error"]
-    assert all_items(table) == [alices_ticket]
+    assert all_items(tickets_table) == [alices_ticket]
 
 
 # Failures
@@ -268,13 +259,13 @@ def test_a_declined_call_writes_nothing(
     [("create_ticket", PRINTER), ("close_ticket", {"ticket_id": ALICES_TICKET})],
 )
 def test_a_runner_that_raises_is_an_error_result(
-    table: Any,
+    tickets_table: Any,
     alices_ticket: dict[str, str],
     caplog: pytest.LogCaptureFixture,
     name: str,
     arguments: dict[str, Any],
 ) -> None:
-    failing = FailingWrites(table)
+    failing = FailingWrites(tickets_table)
     toolbox = Toolbox({"tickets": tickets.runners(TicketStore(failing, now=Clock()))})
 
     with caplog.at_level(logging.ERROR, logger="api.toolbox"):
@@ -285,7 +276,7 @@ def test_a_runner_that_raises_is_an_error_result(
     assert failing.message not in result.content["error"]
     assert "123456789012" not in json.dumps(result.content)
     assert [record.levelno for record in caplog.records if record.name == "api.toolbox"] == [logging.ERROR]
-    assert all_items(table) == [alices_ticket]
+    assert all_items(tickets_table) == [alices_ticket]
 
 
 # The toolResult block
@@ -338,16 +329,16 @@ def test_the_toolbox_holds_every_tool_of_the_json(toolbox: Toolbox) -> None:
     assert all(toolbox.knows(name) for name in TOOLS)
 
 
-def test_a_runner_without_a_tool_fails_construction(table: Any) -> None:
-    runners = dict(tickets.runners(TicketStore(table)))
+def test_a_runner_without_a_tool_fails_construction(tickets_table: Any) -> None:
+    runners = dict(tickets.runners(TicketStore(tickets_table)))
     runners["delete_ticket"] = runners["close_ticket"]
 
     with pytest.raises(ValueError, match="tickets"):
         Toolbox({"tickets": runners})
 
 
-def test_a_tool_without_a_runner_fails_construction(table: Any) -> None:
-    runners = dict(tickets.runners(TicketStore(table)))
+def test_a_tool_without_a_runner_fails_construction(tickets_table: Any) -> None:
+    runners = dict(tickets.runners(TicketStore(tickets_table)))
     del runners["close_ticket"]
 
     with pytest.raises(ValueError, match="tickets"):
