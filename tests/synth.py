@@ -117,6 +117,8 @@ MATRIX: dict[str, dict[str, Any]] = {
 # Smaller vectors somewhere in the matrix: the vector index must follow the knowledge base's embedding size.
 MATRIX["dev-pinned-eu"]["knowledge_base"] = {"embedding_dimensions": 256}
 MATRIX["prod-pinned-eu"]["knowledge_base"] = {"embedding_dimensions": 512}
+# Invocation logging in an environment-agnostic dev stack (the flipped configuration has it pinned, in prod).
+MATRIX["dev-agnostic-none"]["observability"] = {"invocation_logging": True}
 
 
 def app_context() -> dict[str, Any]:

@@ -18,9 +18,8 @@ from botocore.validate import ParamValidator
 
 from tests.infra.bedrock_rules import RULES
 from tests.infra.test_logs import RETENTION_DAYS, function_findings, log_group_findings, templates_of
-from tests.synth import CONFIGURATIONS, ROOT, Assembly, synthesize
+from tests.synth import ROOT, Assembly
 
-ON = {"observability": {"invocation_logging": True}}
 PATH = "Application/InvocationLogging/"
 ACCOUNT = {"Ref": "AWS::AccountId"}
 BEDROCK_HERE = {
@@ -36,10 +35,10 @@ BEDROCK_HERE = {
 }
 
 
-@pytest.fixture(scope="module")
-def logging_on(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The default configuration (dev, environment-agnostic) with invocation logging on."""
-    return synthesize(tmp_path_factory.mktemp("logging-on"), {**CONFIGURATIONS["default"], **ON})
+@pytest.fixture
+def logging_on(matrix: dict[str, Assembly]) -> Assembly:
+    """A dev, environment-agnostic configuration of the matrix, which turns invocation logging on."""
+    return matrix["dev-agnostic-none"]
 
 
 @pytest.fixture
